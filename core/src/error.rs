@@ -1,0 +1,119 @@
+//! The crate-wide error: one variant per concern, each wrapping that concern's own
+//! error enum, plus a stable machine-readable [`Error::code`] that the Node and
+//! browser packages expose as `error.code`.
+
+use crate::authorize::CallbackError;
+use crate::client_auth::ClientAuthError;
+use crate::discovery::DiscoveryError;
+use crate::entropy::EntropyError;
+use crate::registration::RegistrationError;
+use crate::scope::StepUpExhausted;
+use crate::token::{OAuthErrorCode, TokenError};
+use crate::www_authenticate::ChallengeError;
+
+/// Anything that can stop an OAuth flow or a token refresh.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A `WWW-Authenticate` header could not be parsed.
+    #[error(transparent)]
+    Challenge(#[from] ChallengeError),
+    /// Metadata discovery failed.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// No client could be registered.
+    #[error(transparent)]
+    Registration(#[from] RegistrationError),
+    /// Client authentication cannot be performed.
+    #[error(transparent)]
+    ClientAuth(#[from] ClientAuthError),
+    /// The authorization callback was rejected.
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// The token endpoint refused or answered badly.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Step-up authorization gave up.
+    #[error(transparent)]
+    StepUp(#[from] StepUpExhausted),
+    /// No randomness was available.
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+    /// The configuration handed to a flow is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The host fed a flow an event it is not waiting for (a bug in the host).
+    #[error("the flow is {state}, it cannot take {event}")]
+    UnexpectedEvent {
+        /// What the flow is waiting for.
+        state: &'static str,
+        /// What it was given.
+        event: &'static str,
+    },
+    /// The session has no usable tokens: the user must connect again.
+    #[error("not connected to {server}: sign in again (reconnect)")]
+    ReconnectNeeded {
+        /// The server the session is for.
+        server: String,
+    },
+}
+
+impl Error {
+    /// A stable, snake_case code for programs (and JS `error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Challenge(_) => "invalid_challenge",
+            Error::Discovery(e) => match e {
+                DiscoveryError::ResourceMismatch { .. } => "resource_mismatch",
+                DiscoveryError::IssuerMismatch { .. } => "issuer_mismatch",
+                DiscoveryError::PkceNotSupported { .. } => "pkce_not_supported",
+                DiscoveryError::InsecureEndpoint { .. } => "insecure_endpoint",
+                DiscoveryError::AuthorizationServerNotFound { .. } => "metadata_not_found",
+                DiscoveryError::Body { .. }
+                | DiscoveryError::Invalid { .. }
+                | DiscoveryError::InvalidUrl { .. } => "invalid_metadata",
+            },
+            Error::Registration(e) => match e {
+                RegistrationError::Refused { .. } => "registration_refused",
+                RegistrationError::ManualRequired { .. } => "manual_client_required",
+                RegistrationError::Rejected { .. } => "registration_rejected",
+                RegistrationError::ClientAuth(_) => "client_secret_required",
+                RegistrationError::InvalidResponse { .. } | RegistrationError::Body { .. } => {
+                    "invalid_registration_response"
+                }
+            },
+            Error::ClientAuth(_) => "client_secret_required",
+            Error::Callback(e) => match e {
+                CallbackError::StateMissing | CallbackError::StateMismatch => "state_mismatch",
+                CallbackError::IssuerMissing { .. } | CallbackError::IssuerMismatch { .. } => {
+                    "issuer_mismatch"
+                }
+                CallbackError::Denied { error, .. } if error == "access_denied" => "access_denied",
+                CallbackError::Denied { .. } => "authorization_error",
+                CallbackError::Malformed(_)
+                | CallbackError::DuplicateParameter(_)
+                | CallbackError::CodeMissing => "invalid_callback",
+            },
+            Error::Token(e) => match e {
+                TokenError::Rejected {
+                    error: OAuthErrorCode::InvalidGrant,
+                    ..
+                } => "invalid_grant",
+                TokenError::Rejected {
+                    error: OAuthErrorCode::InvalidClient,
+                    ..
+                } => "invalid_client",
+                TokenError::Rejected { .. } => "token_rejected",
+                TokenError::ClientAuth(_) => "client_secret_required",
+                TokenError::UnexpectedStatus { .. }
+                | TokenError::Body(_)
+                | TokenError::Invalid(_)
+                | TokenError::UnsupportedTokenType(_) => "invalid_token_response",
+            },
+            Error::StepUp(_) => "insufficient_scope",
+            Error::Entropy(_) => "entropy_unavailable",
+            Error::Config(_) => "invalid_config",
+            Error::UnexpectedEvent { .. } => "unexpected_event",
+            Error::ReconnectNeeded { .. } => "reconnect_needed",
+        }
+    }
+}
