@@ -40,8 +40,9 @@ impl AuthorizationRequest<'_> {
 pub struct CallbackExpectation {
     /// The `state` sent.
     pub state: String,
-    /// The issuer of the AS the request went to.
-    pub issuer: String,
+    /// The issuer of the AS the request went to; `None` when unknown (a manual
+    /// preset without an issuer), in which case `iss` cannot be checked.
+    pub issuer: Option<String>,
     /// Whether the AS advertised `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
 }

@@ -15,7 +15,7 @@ use url::Url;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The HTTP methods OAuth needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     /// Metadata fetches and the MCP probe fallback.

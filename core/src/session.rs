@@ -1,1 +1,374 @@
-//! stub
+//! The life of a connection after sign-in, as pure decisions: use the access token,
+//! refresh it now, or ask the user to reconnect.
+//!
+//! The rules (MCP authorization, "Token Handling"; RFC 6749 §6):
+//! - refresh proactively, `skew` seconds before the access token expires;
+//! - an expired token with no refresh token means reconnect, never "send it anyway";
+//! - a failed refresh flips the status to expired and keeps everything else, so the
+//!   UI can offer Reconnect while a transient failure may still be retried;
+//! - a refresh response without a `refresh_token` keeps the old one.
+//!
+//! Concurrency (one refresh for many callers) is the host's job; the
+//! [`Session::on_unauthorized`] decision makes it easy to get right.
+
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::registration::ClientCredentials;
+use crate::secret::Secret;
+use crate::token::{self, OAuthErrorCode, TokenError, TokenSet};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Refresh this many seconds before expiry unless told otherwise: long enough to
+/// absorb clock skew and a slow token endpoint, short enough not to waste tokens.
+pub const DEFAULT_REFRESH_SKEW_SECS: u64 = 60;
+
+/// Everything about a grant that is needed to refresh it and to know what it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The protected resource (MCP server URL) as configured.
+    pub server_url: String,
+    /// The RFC 8707 `resource` sent with every token request, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The authorization server that issued the tokens.
+    pub issuer: String,
+    /// Where to refresh.
+    pub token_endpoint: Url,
+    /// The client the tokens were issued to (bound to `issuer`).
+    pub client: ClientCredentials,
+    /// The scope requested for this grant; refresh asks for the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Whether the last refresh failed, and whether trying again can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshHealth {
+    /// No failure since the last successful grant or refresh.
+    #[default]
+    Healthy,
+    /// The AS could not be reached or answered 5xx; a later attempt may succeed.
+    FailedTransient,
+    /// The AS rejected the refresh (`invalid_grant`, `invalid_client`, ...): only a
+    /// new sign-in helps.
+    FailedRejected,
+}
+
+/// What to do with the tokens right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenDecision {
+    /// The access token is valid: send it.
+    Use,
+    /// Refresh first (the token is expired, about to expire, or was rejected).
+    Refresh,
+    /// No usable token and no way to get one without the user.
+    ReconnectNeeded,
+}
+
+/// What a UI shows for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    /// Usable; tokens refresh silently as needed.
+    Connected {
+        /// When the current access token expires, if known.
+        expires_at: Option<u64>,
+    },
+    /// A refresh failed; offer Reconnect.
+    Expired {
+        /// When the access token expired or expires.
+        expires_at: Option<u64>,
+    },
+    /// The access token expired and there is no refresh token; offer Reconnect.
+    ReconnectNeeded,
+}
+
+/// A signed-in connection: the grant and its current tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// How the tokens were obtained and how to refresh them.
+    pub grant: Grant,
+    /// The current tokens.
+    pub tokens: TokenSet,
+    /// Outcome of the last refresh attempt.
+    #[serde(default)]
+    pub refresh_health: RefreshHealth,
+    /// Seconds before expiry at which to refresh.
+    #[serde(default = "default_skew")]
+    pub refresh_skew_secs: u64,
+}
+
+fn default_skew() -> u64 {
+    DEFAULT_REFRESH_SKEW_SECS
+}
+
+impl Session {
+    /// A fresh session from a completed grant.
+    pub fn new(grant: Grant, tokens: TokenSet) -> Self {
+        Self {
+            grant,
+            tokens,
+            refresh_health: RefreshHealth::Healthy,
+            refresh_skew_secs: DEFAULT_REFRESH_SKEW_SECS,
+        }
+    }
+
+    fn is_expired(&self, now: u64) -> bool {
+        self.tokens.expires_at.is_some_and(|at| now >= at)
+    }
+
+    fn is_due(&self, now: u64) -> bool {
+        self.tokens
+            .expires_at
+            .is_some_and(|at| now.saturating_add(self.refresh_skew_secs) >= at)
+    }
+
+    fn can_refresh(&self) -> bool {
+        self.tokens.refresh_token.is_some() && self.refresh_health != RefreshHealth::FailedRejected
+    }
+
+    /// Use, refresh or reconnect, given the time.
+    pub fn decide(&self, now: u64) -> TokenDecision {
+        if !self.is_due(now) {
+            return TokenDecision::Use;
+        }
+        if self.can_refresh() {
+            TokenDecision::Refresh
+        } else if self.is_expired(now) {
+            TokenDecision::ReconnectNeeded
+        } else {
+            // Inside the skew window with no way to refresh: the token still works.
+            TokenDecision::Use
+        }
+    }
+
+    /// The resource answered 401 to `rejected`. If the session already holds a
+    /// different token, another caller refreshed in the meantime: use the new one.
+    /// Otherwise the token is dead whatever its stated expiry: refresh or reconnect.
+    pub fn on_unauthorized(&mut self, rejected: &Secret, now: u64) -> TokenDecision {
+        if &self.tokens.access_token != rejected {
+            return self.decide(now);
+        }
+        self.tokens.expires_at = Some(self.tokens.expires_at.map_or(now, |at| at.min(now)));
+        self.decide(now)
+    }
+
+    /// The status for a UI.
+    pub fn status(&self, now: u64) -> Status {
+        let expires_at = self.tokens.expires_at;
+        match self.refresh_health {
+            RefreshHealth::FailedTransient | RefreshHealth::FailedRejected => {
+                Status::Expired { expires_at }
+            }
+            RefreshHealth::Healthy if self.is_expired(now) && !self.can_refresh() => {
+                Status::ReconnectNeeded
+            }
+            RefreshHealth::Healthy => Status::Connected { expires_at },
+        }
+    }
+
+    /// The refresh request, with the original grant's client authentication,
+    /// resource and scope. Without a refresh token the user must reconnect.
+    pub fn refresh_request(&self) -> Result<HttpRequest, Error> {
+        let refresh_token = self
+            .tokens
+            .refresh_token
+            .as_ref()
+            .filter(|_| self.refresh_health != RefreshHealth::FailedRejected)
+            .ok_or_else(|| Error::ReconnectNeeded {
+                server: self.grant.server_url.clone(),
+            })?;
+        Ok(token::refresh_request(
+            &self.grant.token_endpoint,
+            &self.grant.client,
+            refresh_token,
+            self.grant.resource.as_deref(),
+            self.grant.scope.as_deref(),
+        )?)
+    }
+
+    /// Applies the token endpoint's answer to a refresh. On failure the tokens are
+    /// kept, the status becomes expired, and the error says why.
+    pub fn on_refresh_response(&mut self, response: &HttpResponse, now: u64) -> Result<(), Error> {
+        match token::parse_token_response(response, now, self.grant.scope.as_deref()) {
+            Ok(fresh) => {
+                self.tokens = self.tokens.clone().refreshed(fresh);
+                self.refresh_health = RefreshHealth::Healthy;
+                Ok(())
+            }
+            Err(err) => {
+                self.refresh_health = if is_permanent(&err) {
+                    RefreshHealth::FailedRejected
+                } else {
+                    RefreshHealth::FailedTransient
+                };
+                Err(err.into())
+            }
+        }
+    }
+
+    /// The host could not reach the token endpoint (after its own retries).
+    pub fn on_refresh_unreachable(&mut self) {
+        self.refresh_health = RefreshHealth::FailedTransient;
+    }
+}
+
+/// A 4xx OAuth error means the grant is dead; anything else may be a passing fault.
+fn is_permanent(err: &TokenError) -> bool {
+    match err {
+        TokenError::Rejected { error, status, .. } => {
+            matches!(
+                error,
+                OAuthErrorCode::InvalidGrant
+                    | OAuthErrorCode::InvalidClient
+                    | OAuthErrorCode::UnauthorizedClient
+                    | OAuthErrorCode::UnsupportedGrantType
+                    | OAuthErrorCode::InvalidScope
+            ) || (400..500).contains(status)
+        }
+        TokenError::ClientAuth(_) | TokenError::UnsupportedTokenType(_) => true,
+        TokenError::UnexpectedStatus { .. } | TokenError::Body(_) | TokenError::Invalid(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_auth::AuthMethod;
+    use crate::http::Purpose;
+    use serde_json::json;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn session(expires_in: Option<u64>, refresh_token: Option<&str>) -> Session {
+        Session::new(
+            Grant {
+                server_url: "https://mcp.example.com/mcp".into(),
+                resource: Some("https://mcp.example.com/mcp".into()),
+                issuer: "https://auth.example.com".into(),
+                token_endpoint: Url::parse("https://auth.example.com/token").unwrap(),
+                client: ClientCredentials {
+                    issuer: "https://auth.example.com".into(),
+                    client_id: "client".into(),
+                    client_secret: Some(Secret::new("client-secret")),
+                    auth_method: AuthMethod::ClientSecretPost,
+                    client_secret_expires_at: None,
+                },
+                scope: Some("mcp:read offline_access".into()),
+            },
+            TokenSet {
+                access_token: Secret::new("at-1"),
+                token_type: "Bearer".into(),
+                expires_at: expires_in.map(|s| NOW + s),
+                refresh_token: refresh_token.map(Secret::new),
+                scope: Some("mcp:read offline_access".into()),
+                received_at: NOW,
+            },
+        )
+    }
+
+    #[test]
+    fn decision_table() {
+        // (expires_in, refresh token?, seconds later, decision)
+        let table = [
+            (Some(3600), true, 0, TokenDecision::Use),
+            (Some(3600), true, 3600 - 61, TokenDecision::Use),
+            (Some(3600), true, 3600 - 60, TokenDecision::Refresh),
+            (Some(3600), true, 3600 + 5, TokenDecision::Refresh),
+            (Some(3600), false, 3600 - 30, TokenDecision::Use),
+            (Some(3600), false, 3600, TokenDecision::ReconnectNeeded),
+            (Some(3600), false, 99_999, TokenDecision::ReconnectNeeded),
+            (None, false, 99_999, TokenDecision::Use),
+        ];
+        for (expires_in, has_refresh, later, expected) in table {
+            let s = session(expires_in, has_refresh.then_some("rt"));
+            assert_eq!(s.decide(NOW + later), expected, "{expires_in:?} {has_refresh} +{later}");
+        }
+    }
+
+    #[test]
+    fn an_expired_token_without_refresh_token_is_never_used() {
+        let s = session(Some(10), None);
+        assert_eq!(s.decide(NOW + 10), TokenDecision::ReconnectNeeded);
+        assert_eq!(s.status(NOW + 10), Status::ReconnectNeeded);
+        assert_eq!(s.refresh_request().unwrap_err().code(), "reconnect_needed");
+    }
+
+    #[test]
+    fn refresh_request_carries_secret_resource_and_scope_of_the_grant() {
+        let request = session(Some(10), Some("rt-1")).refresh_request().unwrap();
+        assert_eq!(request.purpose, Purpose::Token);
+        let form: std::collections::BTreeMap<_, _> = request.form_pairs().into_iter().collect();
+        assert_eq!(form["grant_type"], "refresh_token");
+        assert_eq!(form["refresh_token"], "rt-1");
+        assert_eq!(form["client_secret"], "client-secret");
+        assert_eq!(form["resource"], "https://mcp.example.com/mcp");
+        assert_eq!(form["scope"], "mcp:read offline_access");
+    }
+
+    #[test]
+    fn successful_refresh_replaces_the_access_token_and_keeps_the_refresh_token() {
+        let mut s = session(Some(10), Some("rt-1"));
+        let response = HttpResponse::json_body(200, &json!({"access_token": "at-2", "token_type": "bearer", "expires_in": 600}));
+        s.on_refresh_response(&response, NOW + 20).unwrap();
+        assert_eq!(s.tokens.access_token, Secret::new("at-2"));
+        assert_eq!(s.tokens.refresh_token, Some(Secret::new("rt-1")));
+        assert_eq!(s.tokens.expires_at, Some(NOW + 620));
+        assert_eq!(s.status(NOW + 20), Status::Connected { expires_at: Some(NOW + 620) });
+    }
+
+    #[test]
+    fn rejected_refresh_flips_to_expired_keeps_tokens_and_stops_refreshing() {
+        let mut s = session(Some(10), Some("rt-1"));
+        let response = HttpResponse::json_body(400, &json!({"error": "invalid_grant"}));
+        let err = s.on_refresh_response(&response, NOW + 20).unwrap_err();
+        assert_eq!(err.code(), "invalid_grant");
+        assert_eq!(s.status(NOW + 20), Status::Expired { expires_at: Some(NOW + 10) });
+        assert_eq!(s.tokens.refresh_token, Some(Secret::new("rt-1")), "nothing is thrown away");
+        assert_eq!(s.decide(NOW + 20), TokenDecision::ReconnectNeeded);
+    }
+
+    #[test]
+    fn transient_refresh_failure_flips_to_expired_but_may_be_retried() {
+        let mut s = session(Some(10), Some("rt-1"));
+        let response = HttpResponse::new(503, vec![], "busy");
+        assert_eq!(s.on_refresh_response(&response, NOW + 20).unwrap_err().code(), "invalid_token_response");
+        assert_eq!(s.status(NOW + 20), Status::Expired { expires_at: Some(NOW + 10) });
+        assert_eq!(s.decide(NOW + 20), TokenDecision::Refresh);
+
+        let mut s = session(Some(10), Some("rt-1"));
+        s.on_refresh_unreachable();
+        assert_eq!(s.status(NOW), Status::Expired { expires_at: Some(NOW + 10) });
+        assert_eq!(s.decide(NOW + 20), TokenDecision::Refresh);
+    }
+
+    #[test]
+    fn a_401_refreshes_once_even_when_many_callers_saw_it() {
+        let mut s = session(Some(3600), Some("rt-1"));
+        let rejected = Secret::new("at-1");
+        assert_eq!(s.on_unauthorized(&rejected, NOW), TokenDecision::Refresh);
+        // Another caller refreshed in the meantime: later 401s for the old token
+        // must not trigger another refresh.
+        s.tokens.access_token = Secret::new("at-2");
+        s.tokens.expires_at = Some(NOW + 3600);
+        assert_eq!(s.on_unauthorized(&rejected, NOW), TokenDecision::Use);
+    }
+
+    #[test]
+    fn a_401_without_refresh_token_needs_reconnect() {
+        let mut s = session(Some(3600), None);
+        assert_eq!(s.on_unauthorized(&Secret::new("at-1"), NOW), TokenDecision::ReconnectNeeded);
+        assert_eq!(s.status(NOW), Status::ReconnectNeeded);
+    }
+
+    #[test]
+    fn sessions_round_trip_through_json_for_stores() {
+        let s = session(Some(3600), Some("rt-1"));
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), s);
+        assert!(!format!("{s:?}").contains("rt-1"));
+        assert!(!format!("{s:?}").contains("client-secret"));
+    }
+}

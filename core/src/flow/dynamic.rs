@@ -1,0 +1,480 @@
+//! The dynamic flow: probe the server, discover its authorization server, get a
+//! client, then run the shared code grant.
+
+use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
+use super::{callback_error_is_fatal, Action};
+use crate::discovery::{self, AuthorizationServerMetadata, DiscoveryError, ProtectedResourceMetadata};
+use crate::entropy::Entropy;
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse, Method, Purpose};
+use crate::loopback::is_secure_or_loopback;
+use crate::registration::{self, ClientCredentials, PreRegisteredClient, RegistrationError, RegistrationPlan};
+use crate::scope;
+use crate::session::{Grant, Session};
+use crate::www_authenticate::{self, BearerChallenge};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The MCP protocol revision announced on discovery requests unless configured.
+pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// How to provoke the server's `401` challenge when none is known yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// POST a JSON-RPC `initialize`, as an MCP client's first request would be.
+    #[default]
+    McpInitialize,
+    /// A plain GET, for REST resources.
+    Get,
+}
+
+/// What a dynamic sign-in needs to know up front.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicConfig {
+    /// The MCP server (protected resource) URL.
+    pub server_url: String,
+    /// Where the callback will arrive: a loopback URL for native apps, the backend's
+    /// https URL for web apps.
+    pub redirect_uri: String,
+    /// Shown to the user at registration and consent.
+    pub client_name: String,
+    /// A Client ID Metadata Document URL, used when the AS supports CIMD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_url: Option<String>,
+    /// Clients already known: pre-registered by the app or user, or registered on an
+    /// earlier sign-in (each bound to its issuer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<PreRegisteredClient>,
+    /// A challenge the host already received (skips the probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<BearerChallenge>,
+    /// The exact scope to request (step-up); otherwise it is chosen from the
+    /// challenge and the metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// How to provoke the challenge.
+    #[serde(default)]
+    pub probe: Probe,
+    /// The MCP protocol revision to announce (`MCP-Protocol-Version`).
+    #[serde(default = "default_protocol_version")]
+    pub protocol_version: String,
+}
+
+fn default_protocol_version() -> String {
+    DEFAULT_PROTOCOL_VERSION.to_owned()
+}
+
+impl DynamicConfig {
+    /// A configuration with defaults for everything optional.
+    pub fn new(server_url: impl Into<String>, redirect_uri: impl Into<String>, client_name: impl Into<String>) -> Self {
+        Self {
+            server_url: server_url.into(),
+            redirect_uri: redirect_uri.into(),
+            client_name: client_name.into(),
+            client_metadata_url: None,
+            clients: Vec::new(),
+            challenge: None,
+            scope: None,
+            probe: Probe::default(),
+            protocol_version: default_protocol_version(),
+        }
+    }
+}
+
+/// Where the dynamic flow is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    Probe,
+    ResourceMetadata {
+        candidates: Vec<Url>,
+        next: usize,
+    },
+    AuthorizationServerMetadata {
+        issuer: String,
+        candidates: Vec<Url>,
+        next: usize,
+        /// No RFC 9728 metadata: a 2025-03-26 server whose origin is the issuer.
+        legacy: bool,
+    },
+    Registering {
+        request: HttpRequest,
+        scope: Option<String>,
+    },
+    Authorizing(CodeGrant),
+    Done(Box<Session>),
+    #[serde(skip)]
+    Failed(Error),
+}
+
+/// Sign-in with discovery and registration (DESIGN.md "The dynamic flow").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicFlow {
+    config: DynamicConfig,
+    server: Url,
+    secrets: AuthSecrets,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    challenge: Option<BearerChallenge>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_metadata: Option<ProtectedResourceMetadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<AuthorizationServerMetadata>,
+    step: Step,
+}
+
+impl DynamicFlow {
+    /// Starts a sign-in. The `state` and PKCE verifier are drawn from `entropy` now.
+    pub fn new(config: DynamicConfig, entropy: &mut dyn Entropy) -> Result<Self, Error> {
+        let server = Url::parse(&config.server_url)
+            .map_err(|e| Error::Config(format!("server URL {:?} is invalid: {e}", config.server_url)))?;
+        if !is_secure_or_loopback(&server) {
+            return Err(Error::Config(format!(
+                "server URL {server} must use https (plain http is allowed only on loopback)"
+            )));
+        }
+        check_redirect_uri(&config.redirect_uri)?;
+        let challenge = config.challenge.clone();
+        let mut flow = Self {
+            secrets: AuthSecrets::generate(entropy)?,
+            server,
+            challenge: None,
+            resource_metadata: None,
+            metadata: None,
+            step: Step::Probe,
+            config,
+        };
+        if let Some(challenge) = challenge {
+            flow.step = flow.resource_metadata_step(Some(challenge))?;
+        }
+        Ok(flow)
+    }
+
+    /// What the host must do next.
+    pub fn next_action(&self) -> Action {
+        match &self.step {
+            Step::Probe => Action::Send(self.probe_request()),
+            Step::ResourceMetadata { candidates, next } => match candidates.get(*next) {
+                Some(url) => Action::Send(self.metadata_request(url, Purpose::ResourceMetadata)),
+                None => Action::Failed(corrupt()),
+            },
+            Step::AuthorizationServerMetadata { candidates, next, .. } => match candidates.get(*next) {
+                Some(url) => Action::Send(self.metadata_request(url, Purpose::AuthorizationServerMetadata)),
+                None => Action::Failed(corrupt()),
+            },
+            Step::Registering { request, .. } => Action::Send(request.clone()),
+            Step::Authorizing(grant) => match grant.exchange_request() {
+                Some(request) => Action::Send(request.clone()),
+                None => Action::Authorize {
+                    url: grant.authorization_url(),
+                    redirect_uri: grant.redirect_uri().to_owned(),
+                },
+            },
+            Step::Done(session) => Action::Done(session.clone()),
+            Step::Failed(error) => Action::Failed(error.clone()),
+        }
+    }
+
+    /// Feeds the response to the last `Action::Send`. An error ends the flow.
+    pub fn on_response(&mut self, response: HttpResponse, now: u64) -> Result<(), Error> {
+        match self.advance(&response, now) {
+            Ok(step) => {
+                self.step = step;
+                Ok(())
+            }
+            Err(error) => {
+                if !matches!(error, Error::UnexpectedEvent { .. }) {
+                    self.step = Step::Failed(error.clone());
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Feeds the URL that reached the redirect URI. A callback with a missing or
+    /// wrong `state` is rejected and the flow keeps waiting for the right one.
+    pub fn on_callback(&mut self, callback_url: &str, _now: u64) -> Result<(), Error> {
+        let Step::Authorizing(grant) = &mut self.step else {
+            return Err(self.unexpected("a callback"));
+        };
+        if grant.exchange_request().is_some() {
+            return Err(self.unexpected("a second callback"));
+        }
+        match grant.on_callback(callback_url) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                if matches!(&error, Error::Callback(e) if !callback_error_is_fatal(e)) {
+                    return Err(error);
+                }
+                self.step = Step::Failed(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// The `state` the callback must carry, while waiting for it.
+    pub fn pending_state(&self) -> Option<&str> {
+        match &self.step {
+            Step::Authorizing(grant) if grant.exchange_request().is_none() => Some(grant.state()),
+            _ => None,
+        }
+    }
+
+    /// The authorization server metadata, once discovered.
+    pub fn authorization_server_metadata(&self) -> Option<&AuthorizationServerMetadata> {
+        self.metadata.as_ref()
+    }
+
+    /// The protected-resource metadata, once discovered (absent for 2025-03-26 servers).
+    pub fn resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
+        self.resource_metadata.as_ref()
+    }
+
+    /// The client in use, once registration is settled (to persist it by issuer).
+    pub fn client(&self) -> Option<&ClientCredentials> {
+        match &self.step {
+            Step::Authorizing(grant) => Some(grant.client()),
+            Step::Done(session) => Some(&session.grant.client),
+            _ => None,
+        }
+    }
+
+    fn unexpected(&self, event: &'static str) -> Error {
+        Error::UnexpectedEvent {
+            state: self.step_name(),
+            event,
+        }
+    }
+
+    fn step_name(&self) -> &'static str {
+        match &self.step {
+            Step::Probe => "probing the server",
+            Step::ResourceMetadata { .. } => "fetching protected-resource metadata",
+            Step::AuthorizationServerMetadata { .. } => "fetching authorization server metadata",
+            Step::Registering { .. } => "registering a client",
+            Step::Authorizing(grant) if grant.exchange_request().is_some() => "exchanging the code",
+            Step::Authorizing(_) => "waiting for the authorization callback",
+            Step::Done(_) => "done",
+            Step::Failed(_) => "failed",
+        }
+    }
+
+    fn advance(&mut self, response: &HttpResponse, now: u64) -> Result<Step, Error> {
+        match &self.step {
+            Step::Probe => {
+                // A 401 without a readable Bearer challenge still leaves the
+                // well-known URLs to try, so a malformed header is not fatal.
+                let challenge = if response.status == 401 {
+                    www_authenticate::bearer_challenge(response).ok().flatten()
+                } else {
+                    None
+                };
+                self.resource_metadata_step(challenge)
+            }
+            Step::ResourceMetadata { candidates, next } => {
+                let (candidates, next) = (candidates.clone(), *next);
+                if !response.is_success() {
+                    return match candidates.get(next + 1) {
+                        Some(_) => Ok(Step::ResourceMetadata { candidates, next: next + 1 }),
+                        None => self.legacy_metadata_step(),
+                    };
+                }
+                let url = candidates.get(next).ok_or_else(corrupt)?;
+                let prm = discovery::parse_protected_resource_metadata(url, response)?;
+                discovery::check_resource(&prm, &self.server)?;
+                let issuer = self.choose_authorization_server(&prm);
+                self.resource_metadata = Some(prm);
+                Ok(Step::AuthorizationServerMetadata {
+                    candidates: discovery::authorization_server_metadata_urls(&issuer)?,
+                    issuer,
+                    next: 0,
+                    legacy: false,
+                })
+            }
+            Step::AuthorizationServerMetadata { issuer, candidates, next, legacy } => {
+                let (issuer, candidates, next, legacy) = (issuer.clone(), candidates.clone(), *next, *legacy);
+                if response.is_success() {
+                    let url = candidates.get(next).ok_or_else(corrupt)?;
+                    let metadata = discovery::parse_authorization_server_metadata(url, &issuer, response)?;
+                    return self.registration_step(metadata);
+                }
+                if candidates.get(next + 1).is_some() {
+                    return Ok(Step::AuthorizationServerMetadata { issuer, candidates, next: next + 1, legacy });
+                }
+                if legacy {
+                    return self.registration_step(discovery::legacy_default_metadata(&self.server));
+                }
+                Err(DiscoveryError::AuthorizationServerNotFound {
+                    issuer,
+                    tried: candidates.iter().map(Url::as_str).collect::<Vec<_>>().join(", "),
+                }
+                .into())
+            }
+            Step::Registering { scope, .. } => {
+                let scope = scope.clone();
+                let metadata = self.metadata.clone().ok_or(self.unexpected("a registration response"))?;
+                let client = registration::parse_registration_response(&metadata, response)?;
+                Ok(self.authorizing_step(&metadata, client, scope))
+            }
+            Step::Authorizing(grant) => match grant.exchange_request() {
+                Some(_) => Ok(Step::Done(Box::new(grant.on_token_response(response, now)?))),
+                None => Err(self.unexpected("an HTTP response")),
+            },
+            Step::Done(_) | Step::Failed(_) => Err(self.unexpected("an HTTP response")),
+        }
+    }
+
+    /// PRM candidates: the challenge's `resource_metadata` first, then the RFC 9728
+    /// well-known URLs (still worth trying if the advertised URL fails).
+    fn resource_metadata_step(&mut self, challenge: Option<BearerChallenge>) -> Result<Step, Error> {
+        let challenge = challenge.or_else(|| self.config.challenge.clone());
+        let mut candidates = Vec::new();
+        if let Some(advertised) = challenge.as_ref().and_then(|c| c.resource_metadata.as_deref()) {
+            let url = Url::parse(advertised).map_err(|e| DiscoveryError::InvalidUrl {
+                url: advertised.to_owned(),
+                reason: e.to_string(),
+            })?;
+            if !is_secure_or_loopback(&url) {
+                return Err(DiscoveryError::InsecureEndpoint {
+                    what: "resource_metadata",
+                    url: url.to_string(),
+                }
+                .into());
+            }
+            candidates.push(url);
+        }
+        for url in discovery::protected_resource_metadata_urls(&self.server) {
+            if !candidates.contains(&url) {
+                candidates.push(url);
+            }
+        }
+        self.challenge = challenge;
+        Ok(Step::ResourceMetadata { candidates, next: 0 })
+    }
+
+    /// 2025-03-26: no PRM, so the server's origin is the authorization server.
+    fn legacy_metadata_step(&self) -> Result<Step, Error> {
+        let issuer = discovery::legacy_issuer(&self.server);
+        Ok(Step::AuthorizationServerMetadata {
+            candidates: discovery::authorization_server_metadata_urls(&issuer)?,
+            issuer,
+            next: 0,
+            legacy: true,
+        })
+    }
+
+    /// Prefers an authorization server we already hold a client for.
+    fn choose_authorization_server(&self, prm: &ProtectedResourceMetadata) -> String {
+        prm.authorization_servers
+            .iter()
+            .find(|issuer| self.config.clients.iter().any(|c| c.issuer.as_deref() == Some(issuer.as_str())))
+            .or_else(|| prm.authorization_servers.first())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn registration_step(&mut self, metadata: AuthorizationServerMetadata) -> Result<Step, Error> {
+        let scope = self.config.scope.clone().or_else(|| {
+            scope::initial_scope(
+                self.challenge.as_ref().and_then(|c| c.scope.as_deref()),
+                self.resource_metadata.as_ref().and_then(|p| p.scopes_supported.as_deref()),
+                metadata.scopes_supported.as_deref(),
+            )
+        });
+        let request = registration::client_metadata(&self.config.client_name, &self.config.redirect_uri, scope.as_deref());
+        let plan = registration::plan(
+            &metadata,
+            &self.config.clients,
+            self.config.client_metadata_url.as_deref(),
+            &request,
+        )?;
+        self.metadata = Some(metadata.clone());
+        match plan {
+            RegistrationPlan::Known(client) | RegistrationPlan::ClientIdMetadataDocument(client) => {
+                Ok(self.authorizing_step(&metadata, client, scope))
+            }
+            RegistrationPlan::Dynamic(request) => Ok(Step::Registering { request, scope }),
+            RegistrationPlan::ManualRequired => Err(RegistrationError::ManualRequired {
+                issuer: metadata.issuer.clone(),
+            }
+            .into()),
+        }
+    }
+
+    fn authorizing_step(
+        &self,
+        metadata: &AuthorizationServerMetadata,
+        client: ClientCredentials,
+        scope: Option<String>,
+    ) -> Step {
+        let grant = Grant {
+            server_url: self.config.server_url.clone(),
+            // RFC 8707: the resource the PRM declared (and that matched the server).
+            // 2025-03-26 servers predate the parameter, so it is omitted for them.
+            resource: self.resource_metadata.as_ref().map(|p| p.resource.clone()),
+            issuer: metadata.issuer.clone(),
+            token_endpoint: metadata.token_endpoint.clone(),
+            client,
+            scope,
+        };
+        Step::Authorizing(CodeGrant::new(
+            CodeGrantParams {
+                grant,
+                authorization_endpoint: metadata.authorization_endpoint.clone(),
+                redirect_uri: self.config.redirect_uri.clone(),
+                expected_issuer: Some(metadata.issuer.clone()),
+                iss_required: metadata.authorization_response_iss_parameter_supported,
+            },
+            self.secrets.clone(),
+        ))
+    }
+
+    fn probe_request(&self) -> HttpRequest {
+        let request = match self.config.probe {
+            Probe::McpInitialize => HttpRequest {
+                method: Method::Post,
+                url: self.server.clone(),
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("Accept".into(), "application/json, text/event-stream".into()),
+                ],
+                body: serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": 0,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": self.config.protocol_version,
+                        "capabilities": {},
+                        "clientInfo": { "name": self.config.client_name, "version": env!("CARGO_PKG_VERSION") },
+                    },
+                })
+                .to_string()
+                .into_bytes(),
+                purpose: Purpose::Probe,
+            },
+            Probe::Get => HttpRequest::get(self.server.clone(), Purpose::Probe),
+        };
+        request.with_header("MCP-Protocol-Version", self.config.protocol_version.clone())
+    }
+
+    fn metadata_request(&self, url: &Url, purpose: Purpose) -> HttpRequest {
+        HttpRequest::get(url.clone(), purpose).with_header("MCP-Protocol-Version", self.config.protocol_version.clone())
+    }
+}
+
+/// A deserialized flow whose indices point nowhere (edited or truncated by hand).
+fn corrupt() -> Error {
+    Error::Config("the stored flow state is corrupt; start the sign-in again".into())
+}
+
+/// Redirect URIs are loopback http or https (MCP "Communication Security").
+pub(crate) fn check_redirect_uri(redirect_uri: &str) -> Result<Url, Error> {
+    let url = Url::parse(redirect_uri)
+        .map_err(|e| Error::Config(format!("redirect URI {redirect_uri:?} is invalid: {e}")))?;
+    if !is_secure_or_loopback(&url) || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "redirect URI {redirect_uri} must be https or http on loopback, without a fragment"
+        )));
+    }
+    Ok(url)
+}

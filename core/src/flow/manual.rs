@@ -1,0 +1,267 @@
+//! The manual flow: the user registered an OAuth app themselves and typed in its
+//! client id, optional secret, endpoints and scopes (servers whose registration
+//! endpoint answers 403). No discovery or registration; at most one metadata
+//! lookup, when an issuer is known, to pick the client-authentication method and
+//! learn whether callbacks carry `iss`.
+
+use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
+use super::dynamic::check_redirect_uri;
+use super::{callback_error_is_fatal, Action};
+use crate::client_auth::{self, AuthMethod, SecretRequirement};
+use crate::discovery::{self, AuthorizationServerMetadata};
+use crate::entropy::Entropy;
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse, Purpose};
+use crate::loopback::is_secure_or_loopback;
+use crate::registration::ClientCredentials;
+use crate::secret::Secret;
+use crate::session::{Grant, Session};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// What the user entered for a manually registered OAuth app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualConfig {
+    /// The client id of the app the user registered.
+    pub client_id: String,
+    /// Its secret, for confidential clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    /// The authorization endpoint URL.
+    pub authorization_endpoint: String,
+    /// The token endpoint URL.
+    pub token_endpoint: String,
+    /// Space-separated scopes to request, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<String>,
+    /// Where the callback will arrive (as registered with the app).
+    pub redirect_uri: String,
+    /// The MCP server / API the token is for; sent as RFC 8707 `resource`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_url: Option<String>,
+    /// The client authentication method, if the user knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthMethod>,
+    /// The authorization server's issuer, if known: enables the metadata lookup
+    /// and the RFC 9207 `iss` check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    Metadata { candidates: Vec<Url>, next: usize },
+    Authorizing(CodeGrant),
+    Done(Box<Session>),
+    #[serde(skip)]
+    Failed(Error),
+}
+
+/// Sign-in with a client the user registered by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualFlow {
+    config: ManualConfig,
+    authorization_endpoint: Url,
+    token_endpoint: Url,
+    secrets: AuthSecrets,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<AuthorizationServerMetadata>,
+    step: Step,
+}
+
+impl ManualFlow {
+    /// Starts a sign-in; validates the URLs the user typed.
+    pub fn new(config: ManualConfig, entropy: &mut dyn Entropy) -> Result<Self, Error> {
+        let authorization_endpoint = endpoint("authorization URL", &config.authorization_endpoint)?;
+        let token_endpoint = endpoint("token URL", &config.token_endpoint)?;
+        check_redirect_uri(&config.redirect_uri)?;
+        if config.client_id.trim().is_empty() {
+            return Err(Error::Config("the client id is empty".into()));
+        }
+        if let Some(server) = &config.server_url {
+            endpoint("server URL", server)?;
+        }
+        let mut flow = Self {
+            authorization_endpoint,
+            token_endpoint,
+            secrets: AuthSecrets::generate(entropy)?,
+            metadata: None,
+            // Replaced below, before the flow is visible to anyone.
+            step: Step::Metadata {
+                candidates: Vec::new(),
+                next: 0,
+            },
+            config,
+        };
+        flow.step = match &flow.config.issuer {
+            Some(issuer) => Step::Metadata {
+                candidates: discovery::authorization_server_metadata_urls(issuer)?,
+                next: 0,
+            },
+            None => flow.authorizing_step(None)?,
+        };
+        Ok(flow)
+    }
+
+    /// What the host must do next.
+    pub fn next_action(&self) -> Action {
+        match &self.step {
+            Step::Metadata { candidates, next } => match candidates.get(*next) {
+                Some(url) => Action::Send(HttpRequest::get(url.clone(), Purpose::AuthorizationServerMetadata)),
+                None => Action::Failed(Error::Config("the stored flow state is corrupt".into())),
+            },
+            Step::Authorizing(grant) => match grant.exchange_request() {
+                Some(request) => Action::Send(request.clone()),
+                None => Action::Authorize {
+                    url: grant.authorization_url(),
+                    redirect_uri: grant.redirect_uri().to_owned(),
+                },
+            },
+            Step::Done(session) => Action::Done(session.clone()),
+            Step::Failed(error) => Action::Failed(error.clone()),
+        }
+    }
+
+    /// Feeds the response to the last `Action::Send`. An error ends the flow.
+    pub fn on_response(&mut self, response: HttpResponse, now: u64) -> Result<(), Error> {
+        let next = match &self.step {
+            Step::Metadata { candidates, next } => {
+                let (candidates, next) = (candidates.clone(), *next);
+                self.on_metadata(&candidates, next, &response)
+            }
+            Step::Authorizing(grant) if grant.exchange_request().is_some() => grant
+                .on_token_response(&response, now)
+                .map(|session| Step::Done(Box::new(session))),
+            _ => {
+                return Err(Error::UnexpectedEvent {
+                    state: "not waiting for an HTTP response",
+                    event: "an HTTP response",
+                })
+            }
+        };
+        match next {
+            Ok(step) => {
+                self.step = step;
+                Ok(())
+            }
+            Err(error) => {
+                self.step = Step::Failed(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// Feeds the URL that reached the redirect URI. A callback with a missing or
+    /// wrong `state` is rejected and the flow keeps waiting for the right one.
+    pub fn on_callback(&mut self, callback_url: &str, _now: u64) -> Result<(), Error> {
+        let Step::Authorizing(grant) = &mut self.step else {
+            return Err(Error::UnexpectedEvent {
+                state: "not waiting for a callback",
+                event: "a callback",
+            });
+        };
+        if grant.exchange_request().is_some() {
+            return Err(Error::UnexpectedEvent {
+                state: "exchanging the code",
+                event: "a second callback",
+            });
+        }
+        match grant.on_callback(callback_url) {
+            Ok(()) => Ok(()),
+            Err(Error::Callback(e)) if !callback_error_is_fatal(&e) => Err(Error::Callback(e)),
+            Err(error) => {
+                self.step = Step::Failed(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// The `state` the callback must carry, while waiting for it.
+    pub fn pending_state(&self) -> Option<&str> {
+        match &self.step {
+            Step::Authorizing(grant) if grant.exchange_request().is_none() => Some(grant.state()),
+            _ => None,
+        }
+    }
+
+    /// Whether the UI must ask for a client secret, once the server's metadata is
+    /// known (`None` when there is no metadata to tell).
+    pub fn secret_requirement(&self) -> Option<SecretRequirement> {
+        self.metadata
+            .as_ref()
+            .map(|m| client_auth::secret_requirement(m.token_endpoint_auth_methods_supported.as_deref()))
+    }
+
+    fn on_metadata(&mut self, candidates: &[Url], next: usize, response: &HttpResponse) -> Result<Step, Error> {
+        if response.is_success() {
+            let issuer = self.config.issuer.clone().unwrap_or_default();
+            let url = candidates.get(next).ok_or_else(|| Error::Config("the stored flow state is corrupt".into()))?;
+            let metadata = discovery::parse_authorization_server_metadata(url, &issuer, response)?;
+            self.metadata = Some(metadata.clone());
+            return self.authorizing_step(Some(&metadata));
+        }
+        if candidates.get(next + 1).is_some() {
+            return Ok(Step::Metadata {
+                candidates: candidates.to_vec(),
+                next: next + 1,
+            });
+        }
+        // The lookup is a convenience: without metadata, go on with what the user gave.
+        self.authorizing_step(None)
+    }
+
+    fn authorizing_step(&self, metadata: Option<&AuthorizationServerMetadata>) -> Result<Step, Error> {
+        let config = &self.config;
+        let auth_method = match config.auth_method {
+            Some(method) => method,
+            None => client_auth::choose(
+                metadata.and_then(|m| m.token_endpoint_auth_methods_supported.as_deref()),
+                config.client_secret.is_some(),
+            )?,
+        };
+        // Without an issuer the grant is keyed by the token endpoint's origin.
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| self.token_endpoint.origin().ascii_serialization());
+        let resource = match &config.server_url {
+            Some(server) => Some(discovery::canonical_resource_uri(&endpoint("server URL", server)?)),
+            None => None,
+        };
+        let grant = Grant {
+            server_url: config.server_url.clone().unwrap_or_else(|| issuer.clone()),
+            resource,
+            issuer: issuer.clone(),
+            token_endpoint: self.token_endpoint.clone(),
+            client: ClientCredentials {
+                issuer,
+                client_id: config.client_id.trim().to_owned(),
+                client_secret: config.client_secret.clone(),
+                auth_method,
+                client_secret_expires_at: None,
+            },
+            scope: config.scopes.clone().filter(|s| !s.trim().is_empty()),
+        };
+        Ok(Step::Authorizing(CodeGrant::new(
+            CodeGrantParams {
+                grant,
+                authorization_endpoint: self.authorization_endpoint.clone(),
+                redirect_uri: config.redirect_uri.clone(),
+                expected_issuer: config.issuer.clone(),
+                iss_required: metadata.is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            },
+            self.secrets.clone(),
+        )))
+    }
+}
+
+fn endpoint(what: &str, value: &str) -> Result<Url, Error> {
+    let url = Url::parse(value.trim()).map_err(|e| Error::Config(format!("the {what} {value:?} is invalid: {e}")))?;
+    if !is_secure_or_loopback(&url) {
+        return Err(Error::Config(format!(
+            "the {what} {url} must use https (plain http is allowed only on loopback)"
+        )));
+    }
+    Ok(url)
+}

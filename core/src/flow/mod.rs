@@ -1,0 +1,121 @@
+//! The sign-in flows as state machines the host drives (DESIGN.md "Flows as state
+//! machines").
+//!
+//! ```text
+//! loop {
+//!     match flow.next_action() {
+//!         Action::Send(request)                 => flow.on_response(execute(request)?, now)?,
+//!         Action::Authorize { url, redirect_uri } => flow.on_callback(&browser_and_listener(url)?, now)?,
+//!         Action::Done(session)                 => break *session,
+//!         Action::Failed(error)                 => return Err(error),
+//!     }
+//! }
+//! ```
+//!
+//! [`DynamicFlow`] discovers everything (401 challenge, RFC 9728, RFC 8414/OIDC) and
+//! registers a client; [`ManualFlow`] starts from what the user typed in. Both end in
+//! the same authorization-code + PKCE grant ([`code_grant`]). Every state is
+//! serializable, so a pending flow can be stored (web backends, browser redirects)
+//! and resumed in another process. A serialized flow holds the PKCE verifier: keep
+//! it server-side or sealed.
+
+mod code_grant;
+mod dynamic;
+mod manual;
+
+pub use code_grant::CodeGrant;
+pub use dynamic::{DynamicConfig, DynamicFlow, Probe};
+pub use manual::{ManualConfig, ManualFlow};
+
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::session::Session;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// What the host must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send this request and hand the response to `on_response`.
+    Send(HttpRequest),
+    /// Open `url` in the user's browser (http/https only, never through a shell) and
+    /// hand the URL that arrives at `redirect_uri` to `on_callback`.
+    Authorize {
+        /// The authorization URL.
+        url: Url,
+        /// Where the callback will arrive.
+        redirect_uri: String,
+    },
+    /// Signed in.
+    Done(Box<Session>),
+    /// The flow stopped; this is the error that stopped it.
+    Failed(Error),
+}
+
+/// Either flow, for hosts that drive both with one loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Flow {
+    /// Discovery and registration.
+    Dynamic(DynamicFlow),
+    /// User-supplied client and endpoints.
+    Manual(ManualFlow),
+}
+
+impl Flow {
+    /// What the host must do next.
+    pub fn next_action(&self) -> Action {
+        match self {
+            Flow::Dynamic(f) => f.next_action(),
+            Flow::Manual(f) => f.next_action(),
+        }
+    }
+
+    /// Feeds the response to the request of the last `Action::Send`.
+    pub fn on_response(&mut self, response: HttpResponse, now: u64) -> Result<(), Error> {
+        match self {
+            Flow::Dynamic(f) => f.on_response(response, now),
+            Flow::Manual(f) => f.on_response(response, now),
+        }
+    }
+
+    /// Feeds the URL that reached the redirect URI.
+    pub fn on_callback(&mut self, callback_url: &str, now: u64) -> Result<(), Error> {
+        match self {
+            Flow::Dynamic(f) => f.on_callback(callback_url, now),
+            Flow::Manual(f) => f.on_callback(callback_url, now),
+        }
+    }
+
+    /// The `state` the callback must carry, once the flow is waiting for it. Hosts
+    /// use it to route callbacks to pending flows.
+    pub fn pending_state(&self) -> Option<&str> {
+        match self {
+            Flow::Dynamic(f) => f.pending_state(),
+            Flow::Manual(f) => f.pending_state(),
+        }
+    }
+}
+
+impl From<DynamicFlow> for Flow {
+    fn from(flow: DynamicFlow) -> Self {
+        Flow::Dynamic(flow)
+    }
+}
+
+impl From<ManualFlow> for Flow {
+    fn from(flow: ManualFlow) -> Self {
+        Flow::Manual(flow)
+    }
+}
+
+/// Whether a callback error should end the flow. A missing or wrong `state`, or a
+/// URL that is not a callback at all, is ignored (a stale tab, a forged request);
+/// an issuer mix-up, a denial or a missing code ends it.
+fn callback_error_is_fatal(error: &crate::authorize::CallbackError) -> bool {
+    use crate::authorize::CallbackError::*;
+    !matches!(error, StateMissing | StateMismatch | Malformed(_))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,620 @@
+//! Whole flows driven against recorded server responses: no sockets, no clock, no
+//! randomness beyond an injected byte source (STYLE.md: the quinn-proto way).
+
+use super::*;
+use crate::client_auth::AuthMethod;
+use crate::http::{Method, Purpose};
+use crate::pkce;
+use crate::registration::PreRegisteredClient;
+use crate::secret::Secret;
+use crate::www_authenticate::BearerChallenge;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+const NOW: u64 = 1_700_000_000;
+const SERVER: &str = "https://mcp.example.com/mcp";
+const ISSUER: &str = "https://auth.example.com";
+const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+
+fn entropy() -> impl FnMut(&mut [u8]) {
+    let mut counter = 0u8;
+    move |buf: &mut [u8]| {
+        for b in buf {
+            counter = counter.wrapping_add(1);
+            *b = counter;
+        }
+    }
+}
+
+/// A table of recorded responses keyed by method and URL, plus a user agent that
+/// "consents" by turning the authorization URL into a callback.
+struct Recorded {
+    routes: BTreeMap<(Method, String), HttpResponse>,
+    sent: Vec<HttpRequest>,
+    /// Query parameters of the authorization URL the flow opened.
+    authorize_params: BTreeMap<String, String>,
+    /// Whether the user agent adds `iss` to the callback, and with what value.
+    callback_iss: Option<String>,
+}
+
+impl Recorded {
+    fn new() -> Self {
+        Self {
+            routes: BTreeMap::new(),
+            sent: Vec::new(),
+            authorize_params: BTreeMap::new(),
+            callback_iss: None,
+        }
+    }
+
+    fn route(mut self, method: Method, url: &str, response: HttpResponse) -> Self {
+        self.routes.insert((method, url.to_owned()), response);
+        self
+    }
+
+    fn get(self, url: &str, body: Value) -> Self {
+        self.route(Method::Get, url, HttpResponse::json_body(200, &body))
+    }
+
+    fn post(self, url: &str, status: u16, body: Value) -> Self {
+        self.route(Method::Post, url, HttpResponse::json_body(status, &body))
+    }
+
+    fn answer(&mut self, request: HttpRequest) -> HttpResponse {
+        let key = (request.method, request.url.to_string());
+        self.sent.push(request);
+        self.routes
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| HttpResponse::new(404, vec![], "not found"))
+    }
+
+    fn consent(&mut self, url: &Url, redirect_uri: &str) -> String {
+        self.authorize_params = url.query_pairs().into_owned().collect();
+        let mut callback = Url::parse(redirect_uri).unwrap();
+        callback
+            .query_pairs_mut()
+            .append_pair("code", "the-code")
+            .append_pair("state", &self.authorize_params["state"]);
+        if let Some(iss) = &self.callback_iss {
+            callback.query_pairs_mut().append_pair("iss", iss);
+        }
+        callback.to_string()
+    }
+
+    fn drive(&mut self, flow: &mut Flow) -> Result<Session, Error> {
+        for _ in 0..20 {
+            match flow.next_action() {
+                Action::Send(request) => {
+                    let response = self.answer(request);
+                    flow.on_response(response, NOW)?;
+                }
+                Action::Authorize { url, redirect_uri } => {
+                    let callback = self.consent(&url, &redirect_uri);
+                    flow.on_callback(&callback, NOW)?;
+                }
+                Action::Done(session) => return Ok(*session),
+                Action::Failed(error) => return Err(error),
+            }
+        }
+        panic!("flow did not finish in 20 steps");
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.sent.iter().map(|r| format!("{} {}", r.method.as_str(), r.url)).collect()
+    }
+
+    fn last_token_request(&self) -> &HttpRequest {
+        self.sent.iter().rev().find(|r| r.purpose == Purpose::Token).expect("a token request")
+    }
+}
+
+fn unauthorized(www_authenticate: &str) -> HttpResponse {
+    HttpResponse::new(401, vec![("WWW-Authenticate".into(), www_authenticate.into())], "")
+}
+
+fn as_metadata(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "registration_endpoint": format!("{issuer}/register"),
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+        "scopes_supported": ["mcp:read", "mcp:write", "offline_access"],
+        "response_types_supported": ["code"],
+    })
+}
+
+fn prm(resource: &str, issuer: &str) -> Value {
+    json!({ "resource": resource, "authorization_servers": [issuer], "scopes_supported": ["mcp:read", "mcp:write"] })
+}
+
+fn tokens() -> Value {
+    json!({ "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-1" })
+}
+
+fn dynamic(config: DynamicConfig) -> Flow {
+    DynamicFlow::new(config, &mut entropy()).unwrap().into()
+}
+
+fn config() -> DynamicConfig {
+    DynamicConfig::new(SERVER, REDIRECT, "Test App")
+}
+
+fn form(request: &HttpRequest) -> BTreeMap<String, String> {
+    request.form_pairs().into_iter().collect()
+}
+
+/// The standard dynamic server: PRM advertised in the 401, AS at the root issuer, open DCR.
+fn dynamic_server() -> Recorded {
+    Recorded::new()
+        .route(
+            Method::Post,
+            SERVER,
+            unauthorized(r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp:read""#),
+        )
+        .get("https://mcp.example.com/.well-known/oauth-protected-resource/mcp", prm(SERVER, ISSUER))
+        .get("https://auth.example.com/.well-known/oauth-authorization-server", as_metadata(ISSUER))
+        .post("https://auth.example.com/register", 201, json!({ "client_id": "dyn-client" }))
+        .post("https://auth.example.com/token", 200, tokens())
+}
+
+#[test]
+fn dynamic_flow_with_the_401_header_discovers_registers_and_exchanges() {
+    let mut server = dynamic_server();
+    let session = server.drive(&mut dynamic(config())).unwrap();
+
+    assert_eq!(
+        server.urls(),
+        [
+            "POST https://mcp.example.com/mcp",
+            "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            "GET https://auth.example.com/.well-known/oauth-authorization-server",
+            "POST https://auth.example.com/register",
+            "POST https://auth.example.com/token",
+        ]
+    );
+    // Registration: a native public client that wants refresh tokens.
+    let registration: Value = serde_json::from_slice(&server.sent[3].body).unwrap();
+    assert_eq!(registration["application_type"], "native");
+    assert_eq!(registration["redirect_uris"], json!([REDIRECT]));
+    assert!(registration["grant_types"].as_array().unwrap().contains(&json!("refresh_token")));
+    // Authorization request: PKCE S256, resource, challenge scope plus offline_access.
+    let params = &server.authorize_params;
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["client_id"], "dyn-client");
+    assert_eq!(params["redirect_uri"], REDIRECT);
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["resource"], SERVER);
+    assert_eq!(params["scope"], "mcp:read offline_access");
+    // Token request: the verifier matches the challenge; the resource is repeated.
+    let token = form(server.last_token_request());
+    assert!(pkce::verify_s256(&token["code_verifier"], &params["code_challenge"]));
+    assert_eq!(token["grant_type"], "authorization_code");
+    assert_eq!(token["code"], "the-code");
+    assert_eq!(token["resource"], SERVER);
+    assert_eq!(token["client_id"], "dyn-client");
+    // The session carries everything needed to refresh.
+    assert_eq!(session.tokens.access_token, Secret::new("at-1"));
+    assert_eq!(session.tokens.expires_at, Some(NOW + 3600));
+    assert_eq!(session.grant.issuer, ISSUER);
+    assert_eq!(session.grant.resource.as_deref(), Some(SERVER));
+    assert_eq!(session.grant.scope.as_deref(), Some("mcp:read offline_access"));
+}
+
+#[test]
+fn discovery_requests_announce_the_protocol_version() {
+    let mut server = dynamic_server();
+    server.drive(&mut dynamic(config())).unwrap();
+    for request in server.sent.iter().filter(|r| r.method == Method::Get) {
+        assert_eq!(request.header("MCP-Protocol-Version"), Some("2025-11-25"), "{request:?}");
+    }
+}
+
+#[test]
+fn dynamic_flow_with_well_known_urls_only() {
+    let mut server = Recorded::new()
+        .route(Method::Post, SERVER, unauthorized("Bearer"))
+        .get("https://mcp.example.com/.well-known/oauth-protected-resource", prm(SERVER, ISSUER))
+        .get("https://auth.example.com/.well-known/oauth-authorization-server", as_metadata(ISSUER))
+        .post("https://auth.example.com/register", 201, json!({ "client_id": "c" }))
+        .post("https://auth.example.com/token", 200, tokens());
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(
+        server.urls()[..3],
+        [
+            "POST https://mcp.example.com/mcp",
+            "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            "GET https://mcp.example.com/.well-known/oauth-protected-resource",
+        ]
+    );
+    // No challenge scope: all of the PRM's scopes_supported, plus offline_access.
+    assert_eq!(session.grant.scope.as_deref(), Some("mcp:read mcp:write offline_access"));
+}
+
+#[test]
+fn dynamic_flow_with_a_path_issuer_tries_oidc_after_rfc8414() {
+    let issuer = "https://auth.example.com/tenant1";
+    let mut server = Recorded::new()
+        .route(Method::Post, SERVER, unauthorized("Bearer"))
+        .get("https://mcp.example.com/.well-known/oauth-protected-resource/mcp", prm(SERVER, issuer))
+        .get("https://auth.example.com/.well-known/openid-configuration/tenant1", as_metadata(issuer))
+        .post("https://auth.example.com/tenant1/register", 201, json!({ "client_id": "c" }))
+        .post("https://auth.example.com/tenant1/token", 200, tokens());
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(
+        server.urls()[2..4],
+        [
+            "GET https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+            "GET https://auth.example.com/.well-known/openid-configuration/tenant1",
+        ]
+    );
+    assert_eq!(session.grant.issuer, issuer);
+}
+
+#[test]
+fn path_issuer_without_metadata_fails_after_exactly_three_candidates() {
+    let issuer = "https://auth.example.com/tenant1";
+    let mut server = Recorded::new()
+        .route(Method::Post, SERVER, unauthorized("Bearer"))
+        .get("https://mcp.example.com/.well-known/oauth-protected-resource/mcp", prm(SERVER, issuer));
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(err.code(), "metadata_not_found");
+    assert_eq!(
+        server.urls()[2..],
+        [
+            "GET https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+            "GET https://auth.example.com/.well-known/openid-configuration/tenant1",
+            "GET https://auth.example.com/tenant1/.well-known/openid-configuration",
+        ]
+    );
+}
+
+#[test]
+fn a_2025_03_26_server_without_any_metadata_uses_the_default_endpoints() {
+    let mut server = Recorded::new()
+        .route(Method::Post, SERVER, unauthorized("Bearer"))
+        .post("https://mcp.example.com/register", 201, json!({ "client_id": "legacy" }))
+        .post("https://mcp.example.com/token", 200, tokens());
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(
+        server.urls(),
+        [
+            "POST https://mcp.example.com/mcp",
+            "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            "GET https://mcp.example.com/.well-known/oauth-protected-resource",
+            "GET https://mcp.example.com/.well-known/oauth-authorization-server",
+            "GET https://mcp.example.com/.well-known/openid-configuration",
+            "POST https://mcp.example.com/register",
+            "POST https://mcp.example.com/token",
+        ]
+    );
+    assert!(server.authorize_params.contains_key("code_challenge"));
+    // 2025-03-26 predates RFC 8707 in MCP: no resource parameter.
+    assert!(!server.authorize_params.contains_key("resource"));
+    assert!(!form(server.last_token_request()).contains_key("resource"));
+    assert_eq!(session.grant.token_endpoint.as_str(), "https://mcp.example.com/token");
+}
+
+#[test]
+fn a_2025_03_26_server_with_metadata_at_its_origin() {
+    let origin = "https://mcp.example.com";
+    let mut server = Recorded::new()
+        .route(Method::Post, SERVER, unauthorized("Bearer"))
+        .get("https://mcp.example.com/.well-known/oauth-authorization-server", as_metadata(origin))
+        .post("https://mcp.example.com/register", 201, json!({ "client_id": "legacy" }))
+        .post("https://mcp.example.com/token", 200, tokens());
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(session.grant.issuer, origin);
+    assert_eq!(server.sent.len(), 6);
+}
+
+#[test]
+fn a_known_challenge_skips_the_probe() {
+    let mut server = dynamic_server();
+    let mut config = config();
+    config.challenge = Some(BearerChallenge {
+        resource_metadata: Some("https://mcp.example.com/.well-known/oauth-protected-resource/mcp".into()),
+        scope: Some("mcp:write".into()),
+        ..Default::default()
+    });
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert_eq!(server.sent[0].purpose, Purpose::ResourceMetadata);
+    assert_eq!(session.grant.scope.as_deref(), Some("mcp:write offline_access"));
+}
+
+#[test]
+fn a_pre_registered_client_for_the_issuer_skips_registration() {
+    let mut server = dynamic_server();
+    let mut config = config();
+    config.clients = vec![
+        PreRegisteredClient {
+            issuer: Some("https://other-as.example.com".into()),
+            client_id: "wrong".into(),
+            client_secret: None,
+            auth_method: None,
+        },
+        PreRegisteredClient {
+            issuer: Some(ISSUER.into()),
+            client_id: "pre".into(),
+            client_secret: Some(Secret::new("pre-secret")),
+            auth_method: None,
+        },
+    ];
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Registration));
+    assert_eq!(session.grant.client.client_id, "pre");
+    assert_eq!(session.grant.client.auth_method, AuthMethod::ClientSecretBasic);
+    assert!(server.last_token_request().header("Authorization").unwrap().starts_with("Basic "));
+}
+
+#[test]
+fn a_client_id_metadata_document_is_used_when_the_as_supports_it() {
+    let mut metadata = as_metadata(ISSUER);
+    metadata["client_id_metadata_document_supported"] = json!(true);
+    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    let mut config = config();
+    config.client_metadata_url = Some("https://app.example.com/oauth/client.json".into());
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Registration));
+    assert_eq!(server.authorize_params["client_id"], "https://app.example.com/oauth/client.json");
+    assert_eq!(session.grant.client.auth_method, AuthMethod::None);
+}
+
+#[test]
+fn closed_registration_tells_the_user_to_use_the_manual_preset() {
+    let mut server = dynamic_server().post("https://auth.example.com/register", 403, json!({ "error": "access_denied" }));
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(err.code(), "registration_refused");
+    assert!(err.to_string().contains("manual preset"), "{err}");
+}
+
+#[test]
+fn no_registration_endpoint_and_no_cimd_needs_a_manual_client() {
+    let mut metadata = as_metadata(ISSUER);
+    metadata.as_object_mut().unwrap().remove("registration_endpoint");
+    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(err.code(), "manual_client_required");
+}
+
+#[test]
+fn discovery_failures_are_typed() {
+    let cases: [(&str, Recorded); 3] = [
+        (
+            "resource_mismatch",
+            dynamic_server().get(
+                "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+                prm("https://evil.example.com/mcp", ISSUER),
+            ),
+        ),
+        (
+            "issuer_mismatch",
+            dynamic_server().get(
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                as_metadata("https://auth.example.com/"),
+            ),
+        ),
+        ("pkce_not_supported", {
+            let mut metadata = as_metadata(ISSUER);
+            metadata.as_object_mut().unwrap().remove("code_challenge_methods_supported");
+            dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata)
+        }),
+    ];
+    for (code, mut server) in cases {
+        let mut flow = dynamic(config());
+        let err = server.drive(&mut flow).unwrap_err();
+        assert_eq!(err.code(), code);
+        // The flow stays failed, and says so to a host that asks again.
+        assert_eq!(flow.next_action(), Action::Failed(err));
+        assert!(server.sent.iter().all(|r| r.purpose != Purpose::Token), "{code}");
+    }
+}
+
+#[test]
+fn a_callback_with_the_wrong_state_is_ignored_and_the_right_one_accepted() {
+    let mut server = dynamic_server();
+    let mut flow = dynamic(config());
+    let (url, redirect_uri) = loop {
+        match flow.next_action() {
+            Action::Send(request) => flow.on_response(server.answer(request), NOW).unwrap(),
+            Action::Authorize { url, redirect_uri } => break (url, redirect_uri),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let forged = format!("{redirect_uri}?code=stolen&state=forged");
+    assert_eq!(flow.on_callback(&forged, NOW).unwrap_err().code(), "state_mismatch");
+    assert_eq!(flow.on_callback(&format!("{redirect_uri}?code=x"), NOW).unwrap_err().code(), "state_mismatch");
+    assert!(matches!(flow.next_action(), Action::Authorize { .. }), "still waiting");
+    let callback = server.consent(&url, &redirect_uri);
+    flow.on_callback(&callback, NOW).unwrap();
+    assert!(server.drive(&mut flow).is_ok());
+}
+
+#[test]
+fn an_iss_mismatch_ends_the_flow_before_the_code_is_used() {
+    let mut metadata = as_metadata(ISSUER);
+    metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    server.callback_iss = Some("https://evil.example.com".into());
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(err.code(), "issuer_mismatch");
+    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Token));
+}
+
+#[test]
+fn an_iss_that_matches_is_accepted() {
+    let mut metadata = as_metadata(ISSUER);
+    metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    server.callback_iss = Some(ISSUER.into());
+    assert!(server.drive(&mut dynamic(config())).is_ok());
+}
+
+#[test]
+fn a_pending_flow_survives_a_json_round_trip_and_completes_elsewhere() {
+    let mut server = dynamic_server();
+    let mut flow = dynamic(config());
+    let url = loop {
+        match flow.next_action() {
+            Action::Send(request) => flow.on_response(server.answer(request), NOW).unwrap(),
+            Action::Authorize { url, .. } => break url,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let stored = serde_json::to_string(&flow).unwrap();
+    drop(flow);
+
+    // "Another process": only the JSON and the callback URL cross over.
+    let mut resumed: Flow = serde_json::from_str(&stored).unwrap();
+    assert_eq!(resumed.next_action(), Action::Authorize { url: url.clone(), redirect_uri: REDIRECT.into() });
+    let callback = server.consent(&url, REDIRECT);
+    resumed.on_callback(&callback, NOW).unwrap();
+    let session = server.drive(&mut resumed).unwrap();
+    assert_eq!(session.tokens.access_token, Secret::new("at-1"));
+    let token = form(server.last_token_request());
+    assert!(pkce::verify_s256(&token["code_verifier"], &server.authorize_params["code_challenge"]));
+}
+
+#[test]
+fn flows_do_not_take_events_they_are_not_waiting_for() {
+    let mut flow = dynamic(config());
+    let err = flow.on_callback("http://127.0.0.1:33418/callback?code=x&state=y", NOW).unwrap_err();
+    assert_eq!(err.code(), "unexpected_event");
+    assert!(matches!(flow.next_action(), Action::Send(_)), "the flow is unharmed");
+}
+
+#[test]
+fn invalid_configuration_is_rejected_up_front() {
+    let cases = [
+        DynamicConfig::new("not a url", REDIRECT, "x"),
+        DynamicConfig::new("http://mcp.example.com/mcp", REDIRECT, "x"),
+        DynamicConfig::new(SERVER, "http://evil.example.com/callback", "x"),
+        DynamicConfig::new(SERVER, "http://127.0.0.1:1/callback#frag", "x"),
+    ];
+    for config in cases {
+        let err = DynamicFlow::new(config.clone(), &mut entropy()).unwrap_err();
+        assert_eq!(err.code(), "invalid_config", "{config:?}");
+    }
+}
+
+// ---- manual flow ----
+
+fn manual_config(secret: Option<&str>, method: Option<AuthMethod>) -> ManualConfig {
+    ManualConfig {
+        client_id: "figma-app".into(),
+        client_secret: secret.map(Secret::new),
+        authorization_endpoint: "https://www.figma.example/oauth".into(),
+        token_endpoint: "https://api.figma.example/v1/oauth/token".into(),
+        scopes: Some("files:read".into()),
+        redirect_uri: REDIRECT.into(),
+        server_url: Some("https://mcp.figma.example/mcp".into()),
+        auth_method: method,
+        issuer: None,
+    }
+}
+
+fn manual_server() -> Recorded {
+    Recorded::new().post("https://api.figma.example/v1/oauth/token", 200, tokens())
+}
+
+fn manual(config: ManualConfig) -> Flow {
+    ManualFlow::new(config, &mut entropy()).unwrap().into()
+}
+
+#[test]
+fn manual_flow_with_client_secret_basic() {
+    let mut server = manual_server();
+    let session = server.drive(&mut manual(manual_config(Some("s3cret"), None))).unwrap();
+    assert_eq!(server.urls(), ["POST https://api.figma.example/v1/oauth/token"]);
+    let request = server.last_token_request();
+    let token = form(request);
+    assert!(request.header("Authorization").unwrap().starts_with("Basic "));
+    assert!(!token.contains_key("client_secret"));
+    assert_eq!(token["resource"], "https://mcp.figma.example/mcp");
+    assert_eq!(server.authorize_params["scope"], "files:read");
+    assert_eq!(server.authorize_params["client_id"], "figma-app");
+    assert_eq!(session.grant.client.auth_method, AuthMethod::ClientSecretBasic);
+}
+
+#[test]
+fn manual_flow_with_client_secret_post() {
+    let mut server = manual_server();
+    server.drive(&mut manual(manual_config(Some("s3cret"), Some(AuthMethod::ClientSecretPost)))).unwrap();
+    let request = server.last_token_request();
+    let token = form(request);
+    assert_eq!(request.header("Authorization"), None);
+    assert_eq!(token["client_id"], "figma-app");
+    assert_eq!(token["client_secret"], "s3cret");
+}
+
+#[test]
+fn manual_flow_with_a_public_client() {
+    let mut server = manual_server();
+    server.drive(&mut manual(manual_config(None, None))).unwrap();
+    let request = server.last_token_request();
+    let token = form(request);
+    assert_eq!(request.header("Authorization"), None);
+    assert_eq!(token["client_id"], "figma-app");
+    assert!(!token.contains_key("client_secret"));
+}
+
+#[test]
+fn manual_flow_picks_the_advertised_method_from_one_metadata_lookup() {
+    let issuer = "https://api.figma.example";
+    let mut metadata = as_metadata(issuer);
+    metadata["authorization_endpoint"] = json!("https://www.figma.example/oauth");
+    metadata["token_endpoint"] = json!("https://api.figma.example/v1/oauth/token");
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
+    let mut server = manual_server().get("https://api.figma.example/.well-known/oauth-authorization-server", metadata);
+    let mut config = manual_config(Some("s3cret"), None);
+    config.issuer = Some(issuer.into());
+    let mut flow = ManualFlow::new(config, &mut entropy()).unwrap();
+    assert_eq!(flow.secret_requirement(), None, "unknown before the lookup");
+    let mut wrapped = Flow::Manual(flow.clone());
+    let session = server.drive(&mut wrapped).unwrap();
+    assert_eq!(session.grant.client.auth_method, AuthMethod::ClientSecretPost);
+    assert_eq!(server.sent.iter().filter(|r| r.method == Method::Get).count(), 1);
+
+    // The same lookup tells a UI that this server insists on a secret.
+    let Action::Send(request) = flow.next_action() else { panic!() };
+    flow.on_response(server.answer(request), NOW).unwrap();
+    assert_eq!(flow.secret_requirement(), Some(crate::client_auth::SecretRequirement::Required));
+}
+
+#[test]
+fn manual_flow_without_a_secret_where_one_is_required_says_so() {
+    let issuer = "https://api.figma.example";
+    let mut metadata = as_metadata(issuer);
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic"]);
+    let mut server = manual_server().get("https://api.figma.example/.well-known/oauth-authorization-server", metadata);
+    let mut config = manual_config(None, None);
+    config.issuer = Some(issuer.into());
+    let err = server.drive(&mut manual(config)).unwrap_err();
+    assert_eq!(err.code(), "client_secret_required");
+}
+
+#[test]
+fn manual_flow_rejects_insecure_or_malformed_endpoints() {
+    let mut bad_token = manual_config(None, None);
+    bad_token.token_endpoint = "http://api.figma.example/token".into();
+    let mut bad_auth = manual_config(None, None);
+    bad_auth.authorization_endpoint = "javascript:alert(1)".into();
+    let mut empty_id = manual_config(None, None);
+    empty_id.client_id = "  ".into();
+    for config in [bad_token, bad_auth, empty_id] {
+        assert_eq!(ManualFlow::new(config, &mut entropy()).unwrap_err().code(), "invalid_config");
+    }
+}
+
+#[test]
+fn manual_token_errors_are_typed() {
+    let mut server = Recorded::new().post(
+        "https://api.figma.example/v1/oauth/token",
+        400,
+        json!({ "error": "invalid_grant", "error_description": "code expired" }),
+    );
+    let err = server.drive(&mut manual(manual_config(None, None))).unwrap_err();
+    assert_eq!(err.code(), "invalid_grant");
+}
