@@ -284,7 +284,11 @@ mod tests {
         ];
         for (expires_in, has_refresh, later, expected) in table {
             let s = session(expires_in, has_refresh.then_some("rt"));
-            assert_eq!(s.decide(NOW + later), expected, "{expires_in:?} {has_refresh} +{later}");
+            assert_eq!(
+                s.decide(NOW + later),
+                expected,
+                "{expires_in:?} {has_refresh} +{later}"
+            );
         }
     }
 
@@ -311,12 +315,20 @@ mod tests {
     #[test]
     fn successful_refresh_replaces_the_access_token_and_keeps_the_refresh_token() {
         let mut s = session(Some(10), Some("rt-1"));
-        let response = HttpResponse::json_body(200, &json!({"access_token": "at-2", "token_type": "bearer", "expires_in": 600}));
+        let response = HttpResponse::json_body(
+            200,
+            &json!({"access_token": "at-2", "token_type": "bearer", "expires_in": 600}),
+        );
         s.on_refresh_response(&response, NOW + 20).unwrap();
         assert_eq!(s.tokens.access_token, Secret::new("at-2"));
         assert_eq!(s.tokens.refresh_token, Some(Secret::new("rt-1")));
         assert_eq!(s.tokens.expires_at, Some(NOW + 620));
-        assert_eq!(s.status(NOW + 20), Status::Connected { expires_at: Some(NOW + 620) });
+        assert_eq!(
+            s.status(NOW + 20),
+            Status::Connected {
+                expires_at: Some(NOW + 620)
+            }
+        );
     }
 
     #[test]
@@ -325,8 +337,17 @@ mod tests {
         let response = HttpResponse::json_body(400, &json!({"error": "invalid_grant"}));
         let err = s.on_refresh_response(&response, NOW + 20).unwrap_err();
         assert_eq!(err.code(), "invalid_grant");
-        assert_eq!(s.status(NOW + 20), Status::Expired { expires_at: Some(NOW + 10) });
-        assert_eq!(s.tokens.refresh_token, Some(Secret::new("rt-1")), "nothing is thrown away");
+        assert_eq!(
+            s.status(NOW + 20),
+            Status::Expired {
+                expires_at: Some(NOW + 10)
+            }
+        );
+        assert_eq!(
+            s.tokens.refresh_token,
+            Some(Secret::new("rt-1")),
+            "nothing is thrown away"
+        );
         assert_eq!(s.decide(NOW + 20), TokenDecision::ReconnectNeeded);
     }
 
@@ -334,13 +355,28 @@ mod tests {
     fn transient_refresh_failure_flips_to_expired_but_may_be_retried() {
         let mut s = session(Some(10), Some("rt-1"));
         let response = HttpResponse::new(503, vec![], "busy");
-        assert_eq!(s.on_refresh_response(&response, NOW + 20).unwrap_err().code(), "invalid_token_response");
-        assert_eq!(s.status(NOW + 20), Status::Expired { expires_at: Some(NOW + 10) });
+        assert_eq!(
+            s.on_refresh_response(&response, NOW + 20)
+                .unwrap_err()
+                .code(),
+            "invalid_token_response"
+        );
+        assert_eq!(
+            s.status(NOW + 20),
+            Status::Expired {
+                expires_at: Some(NOW + 10)
+            }
+        );
         assert_eq!(s.decide(NOW + 20), TokenDecision::Refresh);
 
         let mut s = session(Some(10), Some("rt-1"));
         s.on_refresh_unreachable();
-        assert_eq!(s.status(NOW), Status::Expired { expires_at: Some(NOW + 10) });
+        assert_eq!(
+            s.status(NOW),
+            Status::Expired {
+                expires_at: Some(NOW + 10)
+            }
+        );
         assert_eq!(s.decide(NOW + 20), TokenDecision::Refresh);
     }
 
@@ -359,7 +395,10 @@ mod tests {
     #[test]
     fn a_401_without_refresh_token_needs_reconnect() {
         let mut s = session(Some(3600), None);
-        assert_eq!(s.on_unauthorized(&Secret::new("at-1"), NOW), TokenDecision::ReconnectNeeded);
+        assert_eq!(
+            s.on_unauthorized(&Secret::new("at-1"), NOW),
+            TokenDecision::ReconnectNeeded
+        );
         assert_eq!(s.status(NOW), Status::ReconnectNeeded);
     }
 

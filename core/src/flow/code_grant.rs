@@ -122,7 +122,11 @@ impl CodeGrant {
     }
 
     /// Reads the token response into a session.
-    pub(crate) fn on_token_response(&self, response: &HttpResponse, now: u64) -> Result<Session, Error> {
+    pub(crate) fn on_token_response(
+        &self,
+        response: &HttpResponse,
+        now: u64,
+    ) -> Result<Session, Error> {
         let tokens = token::parse_token_response(response, now, self.grant.scope.as_deref())?;
         Ok(Session::new(self.grant.clone(), tokens))
     }

@@ -3,12 +3,16 @@
 
 use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
 use super::{callback_error_is_fatal, Action};
-use crate::discovery::{self, AuthorizationServerMetadata, DiscoveryError, ProtectedResourceMetadata};
+use crate::discovery::{
+    self, AuthorizationServerMetadata, DiscoveryError, ProtectedResourceMetadata,
+};
 use crate::entropy::Entropy;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method, Purpose};
 use crate::loopback::is_secure_or_loopback;
-use crate::registration::{self, ClientCredentials, PreRegisteredClient, RegistrationError, RegistrationPlan};
+use crate::registration::{
+    self, ClientCredentials, PreRegisteredClient, RegistrationError, RegistrationPlan,
+};
 use crate::scope;
 use crate::session::{Grant, Session};
 use crate::www_authenticate::{self, BearerChallenge};
@@ -67,7 +71,11 @@ fn default_protocol_version() -> String {
 
 impl DynamicConfig {
     /// A configuration with defaults for everything optional.
-    pub fn new(server_url: impl Into<String>, redirect_uri: impl Into<String>, client_name: impl Into<String>) -> Self {
+    pub fn new(
+        server_url: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        client_name: impl Into<String>,
+    ) -> Self {
         Self {
             server_url: server_url.into(),
             redirect_uri: redirect_uri.into(),
@@ -126,8 +134,12 @@ pub struct DynamicFlow {
 impl DynamicFlow {
     /// Starts a sign-in. The `state` and PKCE verifier are drawn from `entropy` now.
     pub fn new(config: DynamicConfig, entropy: &mut dyn Entropy) -> Result<Self, Error> {
-        let server = Url::parse(&config.server_url)
-            .map_err(|e| Error::Config(format!("server URL {:?} is invalid: {e}", config.server_url)))?;
+        let server = Url::parse(&config.server_url).map_err(|e| {
+            Error::Config(format!(
+                "server URL {:?} is invalid: {e}",
+                config.server_url
+            ))
+        })?;
         if !is_secure_or_loopback(&server) {
             return Err(Error::Config(format!(
                 "server URL {server} must use https (plain http is allowed only on loopback)"
@@ -158,8 +170,12 @@ impl DynamicFlow {
                 Some(url) => Action::Send(self.metadata_request(url, Purpose::ResourceMetadata)),
                 None => Action::Failed(corrupt()),
             },
-            Step::AuthorizationServerMetadata { candidates, next, .. } => match candidates.get(*next) {
-                Some(url) => Action::Send(self.metadata_request(url, Purpose::AuthorizationServerMetadata)),
+            Step::AuthorizationServerMetadata {
+                candidates, next, ..
+            } => match candidates.get(*next) {
+                Some(url) => {
+                    Action::Send(self.metadata_request(url, Purpose::AuthorizationServerMetadata))
+                }
                 None => Action::Failed(corrupt()),
             },
             Step::Registering { request, .. } => Action::Send(request.clone()),
@@ -275,7 +291,10 @@ impl DynamicFlow {
                 let (candidates, next) = (candidates.clone(), *next);
                 if !response.is_success() {
                     return match candidates.get(next + 1) {
-                        Some(_) => Ok(Step::ResourceMetadata { candidates, next: next + 1 }),
+                        Some(_) => Ok(Step::ResourceMetadata {
+                            candidates,
+                            next: next + 1,
+                        }),
                         None => self.legacy_metadata_step(),
                     };
                 }
@@ -291,33 +310,55 @@ impl DynamicFlow {
                     legacy: false,
                 })
             }
-            Step::AuthorizationServerMetadata { issuer, candidates, next, legacy } => {
-                let (issuer, candidates, next, legacy) = (issuer.clone(), candidates.clone(), *next, *legacy);
+            Step::AuthorizationServerMetadata {
+                issuer,
+                candidates,
+                next,
+                legacy,
+            } => {
+                let (issuer, candidates, next, legacy) =
+                    (issuer.clone(), candidates.clone(), *next, *legacy);
                 if response.is_success() {
                     let url = candidates.get(next).ok_or_else(corrupt)?;
-                    let metadata = discovery::parse_authorization_server_metadata(url, &issuer, response)?;
+                    let metadata =
+                        discovery::parse_authorization_server_metadata(url, &issuer, response)?;
                     return self.registration_step(metadata);
                 }
                 if candidates.get(next + 1).is_some() {
-                    return Ok(Step::AuthorizationServerMetadata { issuer, candidates, next: next + 1, legacy });
+                    return Ok(Step::AuthorizationServerMetadata {
+                        issuer,
+                        candidates,
+                        next: next + 1,
+                        legacy,
+                    });
                 }
                 if legacy {
-                    return self.registration_step(discovery::legacy_default_metadata(&self.server));
+                    return self
+                        .registration_step(discovery::legacy_default_metadata(&self.server));
                 }
                 Err(DiscoveryError::AuthorizationServerNotFound {
                     issuer,
-                    tried: candidates.iter().map(Url::as_str).collect::<Vec<_>>().join(", "),
+                    tried: candidates
+                        .iter()
+                        .map(Url::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 }
                 .into())
             }
             Step::Registering { scope, .. } => {
                 let scope = scope.clone();
-                let metadata = self.metadata.clone().ok_or(self.unexpected("a registration response"))?;
+                let metadata = self
+                    .metadata
+                    .clone()
+                    .ok_or(self.unexpected("a registration response"))?;
                 let client = registration::parse_registration_response(&metadata, response)?;
                 Ok(self.authorizing_step(&metadata, client, scope))
             }
             Step::Authorizing(grant) => match grant.exchange_request() {
-                Some(_) => Ok(Step::Done(Box::new(grant.on_token_response(response, now)?))),
+                Some(_) => Ok(Step::Done(Box::new(
+                    grant.on_token_response(response, now)?,
+                ))),
                 None => Err(self.unexpected("an HTTP response")),
             },
             Step::Done(_) | Step::Failed(_) => Err(self.unexpected("an HTTP response")),
@@ -326,10 +367,16 @@ impl DynamicFlow {
 
     /// PRM candidates: the challenge's `resource_metadata` first, then the RFC 9728
     /// well-known URLs (still worth trying if the advertised URL fails).
-    fn resource_metadata_step(&mut self, challenge: Option<BearerChallenge>) -> Result<Step, Error> {
+    fn resource_metadata_step(
+        &mut self,
+        challenge: Option<BearerChallenge>,
+    ) -> Result<Step, Error> {
         let challenge = challenge.or_else(|| self.config.challenge.clone());
         let mut candidates = Vec::new();
-        if let Some(advertised) = challenge.as_ref().and_then(|c| c.resource_metadata.as_deref()) {
+        if let Some(advertised) = challenge
+            .as_ref()
+            .and_then(|c| c.resource_metadata.as_deref())
+        {
             let url = Url::parse(advertised).map_err(|e| DiscoveryError::InvalidUrl {
                 url: advertised.to_owned(),
                 reason: e.to_string(),
@@ -349,7 +396,10 @@ impl DynamicFlow {
             }
         }
         self.challenge = challenge;
-        Ok(Step::ResourceMetadata { candidates, next: 0 })
+        Ok(Step::ResourceMetadata {
+            candidates,
+            next: 0,
+        })
     }
 
     /// 2025-03-26: no PRM, so the server's origin is the authorization server.
@@ -367,7 +417,12 @@ impl DynamicFlow {
     fn choose_authorization_server(&self, prm: &ProtectedResourceMetadata) -> String {
         prm.authorization_servers
             .iter()
-            .find(|issuer| self.config.clients.iter().any(|c| c.issuer.as_deref() == Some(issuer.as_str())))
+            .find(|issuer| {
+                self.config
+                    .clients
+                    .iter()
+                    .any(|c| c.issuer.as_deref() == Some(issuer.as_str()))
+            })
             .or_else(|| prm.authorization_servers.first())
             .cloned()
             .unwrap_or_default()
@@ -377,11 +432,17 @@ impl DynamicFlow {
         let scope = self.config.scope.clone().or_else(|| {
             scope::initial_scope(
                 self.challenge.as_ref().and_then(|c| c.scope.as_deref()),
-                self.resource_metadata.as_ref().and_then(|p| p.scopes_supported.as_deref()),
+                self.resource_metadata
+                    .as_ref()
+                    .and_then(|p| p.scopes_supported.as_deref()),
                 metadata.scopes_supported.as_deref(),
             )
         });
-        let request = registration::client_metadata(&self.config.client_name, &self.config.redirect_uri, scope.as_deref());
+        let request = registration::client_metadata(
+            &self.config.client_name,
+            &self.config.redirect_uri,
+            scope.as_deref(),
+        );
         let plan = registration::plan(
             &metadata,
             &self.config.clients,
@@ -390,7 +451,8 @@ impl DynamicFlow {
         )?;
         self.metadata = Some(metadata.clone());
         match plan {
-            RegistrationPlan::Known(client) | RegistrationPlan::ClientIdMetadataDocument(client) => {
+            RegistrationPlan::Known(client)
+            | RegistrationPlan::ClientIdMetadataDocument(client) => {
                 Ok(self.authorizing_step(&metadata, client, scope))
             }
             RegistrationPlan::Dynamic(request) => Ok(Step::Registering { request, scope }),
@@ -458,7 +520,8 @@ impl DynamicFlow {
     }
 
     fn metadata_request(&self, url: &Url, purpose: Purpose) -> HttpRequest {
-        HttpRequest::get(url.clone(), purpose).with_header("MCP-Protocol-Version", self.config.protocol_version.clone())
+        HttpRequest::get(url.clone(), purpose)
+            .with_header("MCP-Protocol-Version", self.config.protocol_version.clone())
     }
 }
 

@@ -51,7 +51,10 @@ pub struct ManualConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 enum Step {
-    Metadata { candidates: Vec<Url>, next: usize },
+    Metadata {
+        candidates: Vec<Url>,
+        next: usize,
+    },
     Authorizing(CodeGrant),
     Done(Box<Session>),
     #[serde(skip)]
@@ -108,7 +111,10 @@ impl ManualFlow {
     pub fn next_action(&self) -> Action {
         match &self.step {
             Step::Metadata { candidates, next } => match candidates.get(*next) {
-                Some(url) => Action::Send(HttpRequest::get(url.clone(), Purpose::AuthorizationServerMetadata)),
+                Some(url) => Action::Send(HttpRequest::get(
+                    url.clone(),
+                    Purpose::AuthorizationServerMetadata,
+                )),
                 None => Action::Failed(Error::Config("the stored flow state is corrupt".into())),
             },
             Step::Authorizing(grant) => match grant.exchange_request() {
@@ -188,15 +194,22 @@ impl ManualFlow {
     /// Whether the UI must ask for a client secret, once the server's metadata is
     /// known (`None` when there is no metadata to tell).
     pub fn secret_requirement(&self) -> Option<SecretRequirement> {
-        self.metadata
-            .as_ref()
-            .map(|m| client_auth::secret_requirement(m.token_endpoint_auth_methods_supported.as_deref()))
+        self.metadata.as_ref().map(|m| {
+            client_auth::secret_requirement(m.token_endpoint_auth_methods_supported.as_deref())
+        })
     }
 
-    fn on_metadata(&mut self, candidates: &[Url], next: usize, response: &HttpResponse) -> Result<Step, Error> {
+    fn on_metadata(
+        &mut self,
+        candidates: &[Url],
+        next: usize,
+        response: &HttpResponse,
+    ) -> Result<Step, Error> {
         if response.is_success() {
             let issuer = self.config.issuer.clone().unwrap_or_default();
-            let url = candidates.get(next).ok_or_else(|| Error::Config("the stored flow state is corrupt".into()))?;
+            let url = candidates
+                .get(next)
+                .ok_or_else(|| Error::Config("the stored flow state is corrupt".into()))?;
             let metadata = discovery::parse_authorization_server_metadata(url, &issuer, response)?;
             self.metadata = Some(metadata.clone());
             return self.authorizing_step(Some(&metadata));
@@ -211,7 +224,10 @@ impl ManualFlow {
         self.authorizing_step(None)
     }
 
-    fn authorizing_step(&self, metadata: Option<&AuthorizationServerMetadata>) -> Result<Step, Error> {
+    fn authorizing_step(
+        &self,
+        metadata: Option<&AuthorizationServerMetadata>,
+    ) -> Result<Step, Error> {
         let config = &self.config;
         let auth_method = match config.auth_method {
             Some(method) => method,
@@ -226,7 +242,10 @@ impl ManualFlow {
             .clone()
             .unwrap_or_else(|| self.token_endpoint.origin().ascii_serialization());
         let resource = match &config.server_url {
-            Some(server) => Some(discovery::canonical_resource_uri(&endpoint("server URL", server)?)),
+            Some(server) => Some(discovery::canonical_resource_uri(&endpoint(
+                "server URL",
+                server,
+            )?)),
             None => None,
         };
         let grant = Grant {
@@ -249,7 +268,8 @@ impl ManualFlow {
                 authorization_endpoint: self.authorization_endpoint.clone(),
                 redirect_uri: config.redirect_uri.clone(),
                 expected_issuer: config.issuer.clone(),
-                iss_required: metadata.is_some_and(|m| m.authorization_response_iss_parameter_supported),
+                iss_required: metadata
+                    .is_some_and(|m| m.authorization_response_iss_parameter_supported),
             },
             self.secrets.clone(),
         )))
@@ -257,7 +277,8 @@ impl ManualFlow {
 }
 
 fn endpoint(what: &str, value: &str) -> Result<Url, Error> {
-    let url = Url::parse(value.trim()).map_err(|e| Error::Config(format!("the {what} {value:?} is invalid: {e}")))?;
+    let url = Url::parse(value.trim())
+        .map_err(|e| Error::Config(format!("the {what} {value:?} is invalid: {e}")))?;
     if !is_secure_or_loopback(&url) {
         return Err(Error::Config(format!(
             "the {what} {url} must use https (plain http is allowed only on loopback)"

@@ -101,16 +101,27 @@ impl Recorded {
     }
 
     fn urls(&self) -> Vec<String> {
-        self.sent.iter().map(|r| format!("{} {}", r.method.as_str(), r.url)).collect()
+        self.sent
+            .iter()
+            .map(|r| format!("{} {}", r.method.as_str(), r.url))
+            .collect()
     }
 
     fn last_token_request(&self) -> &HttpRequest {
-        self.sent.iter().rev().find(|r| r.purpose == Purpose::Token).expect("a token request")
+        self.sent
+            .iter()
+            .rev()
+            .find(|r| r.purpose == Purpose::Token)
+            .expect("a token request")
     }
 }
 
 fn unauthorized(www_authenticate: &str) -> HttpResponse {
-    HttpResponse::new(401, vec![("WWW-Authenticate".into(), www_authenticate.into())], "")
+    HttpResponse::new(
+        401,
+        vec![("WWW-Authenticate".into(), www_authenticate.into())],
+        "",
+    )
 }
 
 fn as_metadata(issuer: &str) -> Value {
@@ -179,7 +190,10 @@ fn dynamic_flow_with_the_401_header_discovers_registers_and_exchanges() {
     let registration: Value = serde_json::from_slice(&server.sent[3].body).unwrap();
     assert_eq!(registration["application_type"], "native");
     assert_eq!(registration["redirect_uris"], json!([REDIRECT]));
-    assert!(registration["grant_types"].as_array().unwrap().contains(&json!("refresh_token")));
+    assert!(registration["grant_types"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("refresh_token")));
     // Authorization request: PKCE S256, resource, challenge scope plus offline_access.
     let params = &server.authorize_params;
     assert_eq!(params["response_type"], "code");
@@ -190,7 +204,10 @@ fn dynamic_flow_with_the_401_header_discovers_registers_and_exchanges() {
     assert_eq!(params["scope"], "mcp:read offline_access");
     // Token request: the verifier matches the challenge; the resource is repeated.
     let token = form(server.last_token_request());
-    assert!(pkce::verify_s256(&token["code_verifier"], &params["code_challenge"]));
+    assert!(pkce::verify_s256(
+        &token["code_verifier"],
+        &params["code_challenge"]
+    ));
     assert_eq!(token["grant_type"], "authorization_code");
     assert_eq!(token["code"], "the-code");
     assert_eq!(token["resource"], SERVER);
@@ -200,7 +217,10 @@ fn dynamic_flow_with_the_401_header_discovers_registers_and_exchanges() {
     assert_eq!(session.tokens.expires_at, Some(NOW + 3600));
     assert_eq!(session.grant.issuer, ISSUER);
     assert_eq!(session.grant.resource.as_deref(), Some(SERVER));
-    assert_eq!(session.grant.scope.as_deref(), Some("mcp:read offline_access"));
+    assert_eq!(
+        session.grant.scope.as_deref(),
+        Some("mcp:read offline_access")
+    );
 }
 
 #[test]
@@ -208,7 +228,11 @@ fn discovery_requests_announce_the_protocol_version() {
     let mut server = dynamic_server();
     server.drive(&mut dynamic(config())).unwrap();
     for request in server.sent.iter().filter(|r| r.method == Method::Get) {
-        assert_eq!(request.header("MCP-Protocol-Version"), Some("2025-11-25"), "{request:?}");
+        assert_eq!(
+            request.header("MCP-Protocol-Version"),
+            Some("2025-11-25"),
+            "{request:?}"
+        );
     }
 }
 
@@ -216,9 +240,19 @@ fn discovery_requests_announce_the_protocol_version() {
 fn dynamic_flow_with_well_known_urls_only() {
     let mut server = Recorded::new()
         .route(Method::Post, SERVER, unauthorized("Bearer"))
-        .get("https://mcp.example.com/.well-known/oauth-protected-resource", prm(SERVER, ISSUER))
-        .get("https://auth.example.com/.well-known/oauth-authorization-server", as_metadata(ISSUER))
-        .post("https://auth.example.com/register", 201, json!({ "client_id": "c" }))
+        .get(
+            "https://mcp.example.com/.well-known/oauth-protected-resource",
+            prm(SERVER, ISSUER),
+        )
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            as_metadata(ISSUER),
+        )
+        .post(
+            "https://auth.example.com/register",
+            201,
+            json!({ "client_id": "c" }),
+        )
         .post("https://auth.example.com/token", 200, tokens());
     let session = server.drive(&mut dynamic(config())).unwrap();
     assert_eq!(
@@ -230,7 +264,10 @@ fn dynamic_flow_with_well_known_urls_only() {
         ]
     );
     // No challenge scope: all of the PRM's scopes_supported, plus offline_access.
-    assert_eq!(session.grant.scope.as_deref(), Some("mcp:read mcp:write offline_access"));
+    assert_eq!(
+        session.grant.scope.as_deref(),
+        Some("mcp:read mcp:write offline_access")
+    );
 }
 
 #[test]
@@ -238,9 +275,19 @@ fn dynamic_flow_with_a_path_issuer_tries_oidc_after_rfc8414() {
     let issuer = "https://auth.example.com/tenant1";
     let mut server = Recorded::new()
         .route(Method::Post, SERVER, unauthorized("Bearer"))
-        .get("https://mcp.example.com/.well-known/oauth-protected-resource/mcp", prm(SERVER, issuer))
-        .get("https://auth.example.com/.well-known/openid-configuration/tenant1", as_metadata(issuer))
-        .post("https://auth.example.com/tenant1/register", 201, json!({ "client_id": "c" }))
+        .get(
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            prm(SERVER, issuer),
+        )
+        .get(
+            "https://auth.example.com/.well-known/openid-configuration/tenant1",
+            as_metadata(issuer),
+        )
+        .post(
+            "https://auth.example.com/tenant1/register",
+            201,
+            json!({ "client_id": "c" }),
+        )
         .post("https://auth.example.com/tenant1/token", 200, tokens());
     let session = server.drive(&mut dynamic(config())).unwrap();
     assert_eq!(
@@ -258,7 +305,10 @@ fn path_issuer_without_metadata_fails_after_exactly_three_candidates() {
     let issuer = "https://auth.example.com/tenant1";
     let mut server = Recorded::new()
         .route(Method::Post, SERVER, unauthorized("Bearer"))
-        .get("https://mcp.example.com/.well-known/oauth-protected-resource/mcp", prm(SERVER, issuer));
+        .get(
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            prm(SERVER, issuer),
+        );
     let err = server.drive(&mut dynamic(config())).unwrap_err();
     assert_eq!(err.code(), "metadata_not_found");
     assert_eq!(
@@ -275,7 +325,11 @@ fn path_issuer_without_metadata_fails_after_exactly_three_candidates() {
 fn a_2025_03_26_server_without_any_metadata_uses_the_default_endpoints() {
     let mut server = Recorded::new()
         .route(Method::Post, SERVER, unauthorized("Bearer"))
-        .post("https://mcp.example.com/register", 201, json!({ "client_id": "legacy" }))
+        .post(
+            "https://mcp.example.com/register",
+            201,
+            json!({ "client_id": "legacy" }),
+        )
         .post("https://mcp.example.com/token", 200, tokens());
     let session = server.drive(&mut dynamic(config())).unwrap();
     assert_eq!(
@@ -294,7 +348,10 @@ fn a_2025_03_26_server_without_any_metadata_uses_the_default_endpoints() {
     // 2025-03-26 predates RFC 8707 in MCP: no resource parameter.
     assert!(!server.authorize_params.contains_key("resource"));
     assert!(!form(server.last_token_request()).contains_key("resource"));
-    assert_eq!(session.grant.token_endpoint.as_str(), "https://mcp.example.com/token");
+    assert_eq!(
+        session.grant.token_endpoint.as_str(),
+        "https://mcp.example.com/token"
+    );
 }
 
 #[test]
@@ -302,8 +359,15 @@ fn a_2025_03_26_server_with_metadata_at_its_origin() {
     let origin = "https://mcp.example.com";
     let mut server = Recorded::new()
         .route(Method::Post, SERVER, unauthorized("Bearer"))
-        .get("https://mcp.example.com/.well-known/oauth-authorization-server", as_metadata(origin))
-        .post("https://mcp.example.com/register", 201, json!({ "client_id": "legacy" }))
+        .get(
+            "https://mcp.example.com/.well-known/oauth-authorization-server",
+            as_metadata(origin),
+        )
+        .post(
+            "https://mcp.example.com/register",
+            201,
+            json!({ "client_id": "legacy" }),
+        )
         .post("https://mcp.example.com/token", 200, tokens());
     let session = server.drive(&mut dynamic(config())).unwrap();
     assert_eq!(session.grant.issuer, origin);
@@ -315,13 +379,18 @@ fn a_known_challenge_skips_the_probe() {
     let mut server = dynamic_server();
     let mut config = config();
     config.challenge = Some(BearerChallenge {
-        resource_metadata: Some("https://mcp.example.com/.well-known/oauth-protected-resource/mcp".into()),
+        resource_metadata: Some(
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp".into(),
+        ),
         scope: Some("mcp:write".into()),
         ..Default::default()
     });
     let session = server.drive(&mut dynamic(config)).unwrap();
     assert_eq!(server.sent[0].purpose, Purpose::ResourceMetadata);
-    assert_eq!(session.grant.scope.as_deref(), Some("mcp:write offline_access"));
+    assert_eq!(
+        session.grant.scope.as_deref(),
+        Some("mcp:write offline_access")
+    );
 }
 
 #[test]
@@ -343,28 +412,51 @@ fn a_pre_registered_client_for_the_issuer_skips_registration() {
         },
     ];
     let session = server.drive(&mut dynamic(config)).unwrap();
-    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Registration));
+    assert!(server
+        .sent
+        .iter()
+        .all(|r| r.purpose != Purpose::Registration));
     assert_eq!(session.grant.client.client_id, "pre");
-    assert_eq!(session.grant.client.auth_method, AuthMethod::ClientSecretBasic);
-    assert!(server.last_token_request().header("Authorization").unwrap().starts_with("Basic "));
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretBasic
+    );
+    assert!(server
+        .last_token_request()
+        .header("Authorization")
+        .unwrap()
+        .starts_with("Basic "));
 }
 
 #[test]
 fn a_client_id_metadata_document_is_used_when_the_as_supports_it() {
     let mut metadata = as_metadata(ISSUER);
     metadata["client_id_metadata_document_supported"] = json!(true);
-    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
     let mut config = config();
     config.client_metadata_url = Some("https://app.example.com/oauth/client.json".into());
     let session = server.drive(&mut dynamic(config)).unwrap();
-    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Registration));
-    assert_eq!(server.authorize_params["client_id"], "https://app.example.com/oauth/client.json");
+    assert!(server
+        .sent
+        .iter()
+        .all(|r| r.purpose != Purpose::Registration));
+    assert_eq!(
+        server.authorize_params["client_id"],
+        "https://app.example.com/oauth/client.json"
+    );
     assert_eq!(session.grant.client.auth_method, AuthMethod::None);
 }
 
 #[test]
 fn closed_registration_tells_the_user_to_use_the_manual_preset() {
-    let mut server = dynamic_server().post("https://auth.example.com/register", 403, json!({ "error": "access_denied" }));
+    let mut server = dynamic_server().post(
+        "https://auth.example.com/register",
+        403,
+        json!({ "error": "access_denied" }),
+    );
     let err = server.drive(&mut dynamic(config())).unwrap_err();
     assert_eq!(err.code(), "registration_refused");
     assert!(err.to_string().contains("manual preset"), "{err}");
@@ -373,8 +465,14 @@ fn closed_registration_tells_the_user_to_use_the_manual_preset() {
 #[test]
 fn no_registration_endpoint_and_no_cimd_needs_a_manual_client() {
     let mut metadata = as_metadata(ISSUER);
-    metadata.as_object_mut().unwrap().remove("registration_endpoint");
-    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    metadata
+        .as_object_mut()
+        .unwrap()
+        .remove("registration_endpoint");
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
     let err = server.drive(&mut dynamic(config())).unwrap_err();
     assert_eq!(err.code(), "manual_client_required");
 }
@@ -398,8 +496,14 @@ fn discovery_failures_are_typed() {
         ),
         ("pkce_not_supported", {
             let mut metadata = as_metadata(ISSUER);
-            metadata.as_object_mut().unwrap().remove("code_challenge_methods_supported");
-            dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata)
+            metadata
+                .as_object_mut()
+                .unwrap()
+                .remove("code_challenge_methods_supported");
+            dynamic_server().get(
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                metadata,
+            )
         }),
     ];
     for (code, mut server) in cases {
@@ -408,7 +512,10 @@ fn discovery_failures_are_typed() {
         assert_eq!(err.code(), code);
         // The flow stays failed, and says so to a host that asks again.
         assert_eq!(flow.next_action(), Action::Failed(err));
-        assert!(server.sent.iter().all(|r| r.purpose != Purpose::Token), "{code}");
+        assert!(
+            server.sent.iter().all(|r| r.purpose != Purpose::Token),
+            "{code}"
+        );
     }
 }
 
@@ -424,9 +531,20 @@ fn a_callback_with_the_wrong_state_is_ignored_and_the_right_one_accepted() {
         }
     };
     let forged = format!("{redirect_uri}?code=stolen&state=forged");
-    assert_eq!(flow.on_callback(&forged, NOW).unwrap_err().code(), "state_mismatch");
-    assert_eq!(flow.on_callback(&format!("{redirect_uri}?code=x"), NOW).unwrap_err().code(), "state_mismatch");
-    assert!(matches!(flow.next_action(), Action::Authorize { .. }), "still waiting");
+    assert_eq!(
+        flow.on_callback(&forged, NOW).unwrap_err().code(),
+        "state_mismatch"
+    );
+    assert_eq!(
+        flow.on_callback(&format!("{redirect_uri}?code=x"), NOW)
+            .unwrap_err()
+            .code(),
+        "state_mismatch"
+    );
+    assert!(
+        matches!(flow.next_action(), Action::Authorize { .. }),
+        "still waiting"
+    );
     let callback = server.consent(&url, &redirect_uri);
     flow.on_callback(&callback, NOW).unwrap();
     assert!(server.drive(&mut flow).is_ok());
@@ -436,7 +554,10 @@ fn a_callback_with_the_wrong_state_is_ignored_and_the_right_one_accepted() {
 fn an_iss_mismatch_ends_the_flow_before_the_code_is_used() {
     let mut metadata = as_metadata(ISSUER);
     metadata["authorization_response_iss_parameter_supported"] = json!(true);
-    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
     server.callback_iss = Some("https://evil.example.com".into());
     let err = server.drive(&mut dynamic(config())).unwrap_err();
     assert_eq!(err.code(), "issuer_mismatch");
@@ -447,7 +568,10 @@ fn an_iss_mismatch_ends_the_flow_before_the_code_is_used() {
 fn an_iss_that_matches_is_accepted() {
     let mut metadata = as_metadata(ISSUER);
     metadata["authorization_response_iss_parameter_supported"] = json!(true);
-    let mut server = dynamic_server().get("https://auth.example.com/.well-known/oauth-authorization-server", metadata);
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
     server.callback_iss = Some(ISSUER.into());
     assert!(server.drive(&mut dynamic(config())).is_ok());
 }
@@ -468,21 +592,35 @@ fn a_pending_flow_survives_a_json_round_trip_and_completes_elsewhere() {
 
     // "Another process": only the JSON and the callback URL cross over.
     let mut resumed: Flow = serde_json::from_str(&stored).unwrap();
-    assert_eq!(resumed.next_action(), Action::Authorize { url: url.clone(), redirect_uri: REDIRECT.into() });
+    assert_eq!(
+        resumed.next_action(),
+        Action::Authorize {
+            url: url.clone(),
+            redirect_uri: REDIRECT.into()
+        }
+    );
     let callback = server.consent(&url, REDIRECT);
     resumed.on_callback(&callback, NOW).unwrap();
     let session = server.drive(&mut resumed).unwrap();
     assert_eq!(session.tokens.access_token, Secret::new("at-1"));
     let token = form(server.last_token_request());
-    assert!(pkce::verify_s256(&token["code_verifier"], &server.authorize_params["code_challenge"]));
+    assert!(pkce::verify_s256(
+        &token["code_verifier"],
+        &server.authorize_params["code_challenge"]
+    ));
 }
 
 #[test]
 fn flows_do_not_take_events_they_are_not_waiting_for() {
     let mut flow = dynamic(config());
-    let err = flow.on_callback("http://127.0.0.1:33418/callback?code=x&state=y", NOW).unwrap_err();
+    let err = flow
+        .on_callback("http://127.0.0.1:33418/callback?code=x&state=y", NOW)
+        .unwrap_err();
     assert_eq!(err.code(), "unexpected_event");
-    assert!(matches!(flow.next_action(), Action::Send(_)), "the flow is unharmed");
+    assert!(
+        matches!(flow.next_action(), Action::Send(_)),
+        "the flow is unharmed"
+    );
 }
 
 #[test]
@@ -526,22 +664,38 @@ fn manual(config: ManualConfig) -> Flow {
 #[test]
 fn manual_flow_with_client_secret_basic() {
     let mut server = manual_server();
-    let session = server.drive(&mut manual(manual_config(Some("s3cret"), None))).unwrap();
-    assert_eq!(server.urls(), ["POST https://api.figma.example/v1/oauth/token"]);
+    let session = server
+        .drive(&mut manual(manual_config(Some("s3cret"), None)))
+        .unwrap();
+    assert_eq!(
+        server.urls(),
+        ["POST https://api.figma.example/v1/oauth/token"]
+    );
     let request = server.last_token_request();
     let token = form(request);
-    assert!(request.header("Authorization").unwrap().starts_with("Basic "));
+    assert!(request
+        .header("Authorization")
+        .unwrap()
+        .starts_with("Basic "));
     assert!(!token.contains_key("client_secret"));
     assert_eq!(token["resource"], "https://mcp.figma.example/mcp");
     assert_eq!(server.authorize_params["scope"], "files:read");
     assert_eq!(server.authorize_params["client_id"], "figma-app");
-    assert_eq!(session.grant.client.auth_method, AuthMethod::ClientSecretBasic);
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretBasic
+    );
 }
 
 #[test]
 fn manual_flow_with_client_secret_post() {
     let mut server = manual_server();
-    server.drive(&mut manual(manual_config(Some("s3cret"), Some(AuthMethod::ClientSecretPost)))).unwrap();
+    server
+        .drive(&mut manual(manual_config(
+            Some("s3cret"),
+            Some(AuthMethod::ClientSecretPost),
+        )))
+        .unwrap();
     let request = server.last_token_request();
     let token = form(request);
     assert_eq!(request.header("Authorization"), None);
@@ -552,7 +706,9 @@ fn manual_flow_with_client_secret_post() {
 #[test]
 fn manual_flow_with_a_public_client() {
     let mut server = manual_server();
-    server.drive(&mut manual(manual_config(None, None))).unwrap();
+    server
+        .drive(&mut manual(manual_config(None, None)))
+        .unwrap();
     let request = server.last_token_request();
     let token = form(request);
     assert_eq!(request.header("Authorization"), None);
@@ -567,20 +723,38 @@ fn manual_flow_picks_the_advertised_method_from_one_metadata_lookup() {
     metadata["authorization_endpoint"] = json!("https://www.figma.example/oauth");
     metadata["token_endpoint"] = json!("https://api.figma.example/v1/oauth/token");
     metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
-    let mut server = manual_server().get("https://api.figma.example/.well-known/oauth-authorization-server", metadata);
+    let mut server = manual_server().get(
+        "https://api.figma.example/.well-known/oauth-authorization-server",
+        metadata,
+    );
     let mut config = manual_config(Some("s3cret"), None);
     config.issuer = Some(issuer.into());
     let mut flow = ManualFlow::new(config, &mut entropy()).unwrap();
     assert_eq!(flow.secret_requirement(), None, "unknown before the lookup");
     let mut wrapped = Flow::Manual(flow.clone());
     let session = server.drive(&mut wrapped).unwrap();
-    assert_eq!(session.grant.client.auth_method, AuthMethod::ClientSecretPost);
-    assert_eq!(server.sent.iter().filter(|r| r.method == Method::Get).count(), 1);
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretPost
+    );
+    assert_eq!(
+        server
+            .sent
+            .iter()
+            .filter(|r| r.method == Method::Get)
+            .count(),
+        1
+    );
 
     // The same lookup tells a UI that this server insists on a secret.
-    let Action::Send(request) = flow.next_action() else { panic!() };
+    let Action::Send(request) = flow.next_action() else {
+        panic!()
+    };
     flow.on_response(server.answer(request), NOW).unwrap();
-    assert_eq!(flow.secret_requirement(), Some(crate::client_auth::SecretRequirement::Required));
+    assert_eq!(
+        flow.secret_requirement(),
+        Some(crate::client_auth::SecretRequirement::Required)
+    );
 }
 
 #[test]
@@ -588,7 +762,10 @@ fn manual_flow_without_a_secret_where_one_is_required_says_so() {
     let issuer = "https://api.figma.example";
     let mut metadata = as_metadata(issuer);
     metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic"]);
-    let mut server = manual_server().get("https://api.figma.example/.well-known/oauth-authorization-server", metadata);
+    let mut server = manual_server().get(
+        "https://api.figma.example/.well-known/oauth-authorization-server",
+        metadata,
+    );
     let mut config = manual_config(None, None);
     config.issuer = Some(issuer.into());
     let err = server.drive(&mut manual(config)).unwrap_err();
@@ -604,7 +781,10 @@ fn manual_flow_rejects_insecure_or_malformed_endpoints() {
     let mut empty_id = manual_config(None, None);
     empty_id.client_id = "  ".into();
     for config in [bad_token, bad_auth, empty_id] {
-        assert_eq!(ManualFlow::new(config, &mut entropy()).unwrap_err().code(), "invalid_config");
+        assert_eq!(
+            ManualFlow::new(config, &mut entropy()).unwrap_err().code(),
+            "invalid_config"
+        );
     }
 }
 
@@ -615,6 +795,8 @@ fn manual_token_errors_are_typed() {
         400,
         json!({ "error": "invalid_grant", "error_description": "code expired" }),
     );
-    let err = server.drive(&mut manual(manual_config(None, None))).unwrap_err();
+    let err = server
+        .drive(&mut manual(manual_config(None, None)))
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
 }

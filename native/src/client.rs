@@ -1,0 +1,478 @@
+//! [`OAuthClient`]: drives core's flows with real I/O and hands out connections.
+
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::executor::{ExecutorConfig, HttpExecutor};
+use crate::listener::{CallbackVerdict, LoopbackListener};
+use crate::opener::{open_checked, BrowserOpener, SystemBrowser};
+use crate::preset::Preset;
+use crate::progress::{Observer, Progress};
+use crate::store::{FileStore, MemoryStore, Stored, TokenStore};
+use mcp_oauth_core::entropy::OsEntropy;
+use mcp_oauth_core::flow::{Action, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow};
+use mcp_oauth_core::registration::PreRegisteredClient;
+use mcp_oauth_core::session::Session;
+use mcp_oauth_core::www_authenticate::BearerChallenge;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use url::Url;
+
+/// Seconds since the Unix epoch; injectable so tests can move time forward.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    })
+}
+
+/// Signs users in to MCP servers and keeps their tokens.
+#[derive(Clone)]
+pub struct OAuthClient {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) client_name: String,
+    pub(crate) executor: HttpExecutor,
+    pub(crate) store: Stored,
+    pub(crate) opener: Arc<dyn BrowserOpener>,
+    pub(crate) callback_port: Option<u16>,
+    pub(crate) callback_timeout: Duration,
+    pub(crate) clock: Clock,
+    pub(crate) pre_registered: Vec<PreRegisteredClient>,
+    pub(crate) client_metadata_url: Option<String>,
+    pub(crate) protocol_version: Option<String>,
+    pub(crate) observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("client_name", &self.inner.client_name)
+            .field("callback_port", &self.inner.callback_port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`OAuthClient`].
+pub struct OAuthClientBuilder {
+    client_name: String,
+    store: Option<Arc<dyn TokenStore>>,
+    opener: Arc<dyn BrowserOpener>,
+    callback_port: Option<u16>,
+    callback_timeout: Duration,
+    executor: ExecutorConfig,
+    clock: Clock,
+    pre_registered: Vec<PreRegisteredClient>,
+    client_metadata_url: Option<String>,
+    protocol_version: Option<String>,
+    observer: Option<Observer>,
+}
+
+impl OAuthClientBuilder {
+    /// Receive progress events (for a UI or a log).
+    pub fn observer(mut self, observer: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Where tokens live (default: in memory only).
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Keep tokens in one JSON file (mode 0600, written atomically).
+    pub fn file_store(self, path: impl Into<PathBuf>) -> Self {
+        self.store(Arc::new(FileStore::new(path)))
+    }
+
+    /// How to show the authorization URL (default: the system browser).
+    pub fn opener(mut self, opener: impl BrowserOpener + 'static) -> Self {
+        self.opener = Arc::new(opener);
+        self
+    }
+
+    /// Listen for the callback on this fixed port (default: an ephemeral port),
+    /// for servers that allowlist an exact redirect URI.
+    pub fn callback_port(mut self, port: u16) -> Self {
+        self.callback_port = Some(port);
+        self
+    }
+
+    /// How long to wait for the user to finish in the browser (default: 5 minutes).
+    pub fn callback_timeout(mut self, timeout: Duration) -> Self {
+        self.callback_timeout = timeout;
+        self
+    }
+
+    /// Timeouts and size limits for HTTP.
+    pub fn executor(mut self, config: ExecutorConfig) -> Self {
+        self.executor = config;
+        self
+    }
+
+    /// Replace the clock (tests).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A client registered beforehand (used when its issuer matches, or for any
+    /// authorization server when it names none).
+    pub fn pre_registered(mut self, client: PreRegisteredClient) -> Self {
+        self.pre_registered.push(client);
+        self
+    }
+
+    /// This app's Client ID Metadata Document URL, used where the AS supports it.
+    pub fn client_metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.client_metadata_url = Some(url.into());
+        self
+    }
+
+    /// The MCP protocol revision announced on discovery requests.
+    pub fn protocol_version(mut self, version: impl Into<String>) -> Self {
+        self.protocol_version = Some(version.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<OAuthClient, Error> {
+        Ok(OAuthClient {
+            inner: Arc::new(ClientInner {
+                client_name: self.client_name,
+                executor: HttpExecutor::new(self.executor)?,
+                store: Stored::new(self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()))),
+                opener: self.opener,
+                callback_port: self.callback_port,
+                callback_timeout: self.callback_timeout,
+                clock: self.clock,
+                pre_registered: self.pre_registered,
+                client_metadata_url: self.client_metadata_url,
+                protocol_version: self.protocol_version,
+                observer: self.observer,
+            }),
+        })
+    }
+}
+
+/// A sign-in waiting for its callback at a web backend's own redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    /// Send the user here.
+    pub authorization_url: Url,
+    /// The `state` the callback will carry: the key to find this record by.
+    pub state: String,
+    /// What `complete` needs; holds the PKCE verifier, so keep it server-side (or
+    /// sealed with [`crate::SignedState`] in an HttpOnly cookie).
+    pub pending: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingRecord {
+    preset: Preset,
+    flow: Flow,
+}
+
+impl OAuthClient {
+    /// Starts configuring a client; `client_name` is shown on consent screens.
+    pub fn builder(client_name: impl Into<String>) -> OAuthClientBuilder {
+        OAuthClientBuilder {
+            client_name: client_name.into(),
+            store: None,
+            opener: Arc::new(SystemBrowser),
+            callback_port: None,
+            callback_timeout: Duration::from_secs(300),
+            executor: ExecutorConfig::default(),
+            clock: system_clock(),
+            pre_registered: Vec::new(),
+            client_metadata_url: None,
+            protocol_version: None,
+            observer: None,
+        }
+    }
+
+    /// Signs in interactively: opens the browser and receives the callback on loopback.
+    pub async fn connect(&self, preset: impl Into<Preset>) -> Result<Connection, Error> {
+        let preset = preset.into();
+        let session = self.inner.sign_in(&preset, None).await?;
+        self.inner.remember(&preset, &session).await?;
+        Ok(Connection::new(self.inner.clone(), preset, session))
+    }
+
+    /// The stored connection for `preset`, if it was signed in before.
+    pub async fn connection(&self, preset: impl Into<Preset>) -> Result<Option<Connection>, Error> {
+        let preset = preset.into();
+        let session = self.inner.store.session(preset.connection_id()).await?;
+        Ok(session.map(|session| Connection::new(self.inner.clone(), preset, session)))
+    }
+
+    /// Web backends: starts a sign-in whose callback goes to `redirect_uri` (the
+    /// backend's own URL). Runs discovery and registration now; store the result
+    /// and pass it to [`OAuthClient::complete`] when the callback arrives, possibly
+    /// in another process.
+    pub async fn begin(
+        &self,
+        preset: impl Into<Preset>,
+        redirect_uri: &str,
+    ) -> Result<PendingSignIn, Error> {
+        let preset = preset.into();
+        let mut flow = self.inner.new_flow(&preset, redirect_uri, None).await?;
+        loop {
+            match flow.next_action() {
+                Action::Send(request) => self.inner.send(&mut flow, request).await?,
+                Action::Authorize { url, .. } => {
+                    let state = flow.pending_state().unwrap_or_default().to_owned();
+                    let pending = serde_json::to_string(&PendingRecord { preset, flow })
+                        .map_err(|e| mcp_oauth_core::Error::Config(e.to_string()))?;
+                    return Ok(PendingSignIn {
+                        authorization_url: url,
+                        state,
+                        pending,
+                    });
+                }
+                Action::Done(_) => {
+                    return Err(mcp_oauth_core::Error::UnexpectedEvent {
+                        state: "done",
+                        event: "begin",
+                    }
+                    .into())
+                }
+                Action::Failed(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Web backends: finishes a sign-in started by [`OAuthClient::begin`].
+    pub async fn complete(&self, pending: &str, callback_url: &str) -> Result<Connection, Error> {
+        let PendingRecord { preset, mut flow } = serde_json::from_str(pending).map_err(|_| {
+            mcp_oauth_core::Error::Config("the pending sign-in record is unreadable".into())
+        })?;
+        flow.on_callback(callback_url, (self.inner.clock)())?;
+        let session = self.inner.drive(flow, None).await?;
+        self.inner.remember(&preset, &session).await?;
+        Ok(Connection::new(self.inner.clone(), preset, session))
+    }
+
+    /// Forgets the stored tokens of `preset`'s connection.
+    pub async fn disconnect(&self, preset: impl Into<Preset>) -> Result<(), Error> {
+        Ok(self
+            .inner
+            .store
+            .delete_session(preset.into().connection_id())
+            .await?)
+    }
+}
+
+/// Store key of the clients registered so far, by issuer.
+const CLIENTS_KEY: &str = "clients";
+
+type ClientsByIssuer =
+    std::collections::BTreeMap<String, mcp_oauth_core::registration::ClientCredentials>;
+
+impl ClientInner {
+    pub(crate) fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    pub(crate) fn emit(&self, progress: Progress) {
+        if let Some(observer) = &self.observer {
+            observer(&progress);
+        }
+    }
+
+    /// A full interactive sign-in on a fresh loopback listener.
+    pub(crate) async fn sign_in(
+        &self,
+        preset: &Preset,
+        challenge: Option<BearerChallenge>,
+    ) -> Result<Session, Error> {
+        let listener = LoopbackListener::bind(self.callback_port).await?;
+        let flow = self
+            .new_flow(preset, &listener.redirect_uri(), challenge)
+            .await?;
+        self.drive(flow, Some(listener)).await
+    }
+
+    async fn registered_clients(&self) -> Result<ClientsByIssuer, Error> {
+        let Some(raw) = self.store.raw().get(CLIENTS_KEY).await? else {
+            return Ok(ClientsByIssuer::new());
+        };
+        match serde_json::from_str(&raw) {
+            Ok(clients) => Ok(clients),
+            Err(_) => {
+                // Losing the cache only costs a new registration.
+                tracing::warn!("stored client registrations are unreadable; registering anew");
+                Ok(ClientsByIssuer::new())
+            }
+        }
+    }
+
+    pub(crate) async fn new_flow(
+        &self,
+        preset: &Preset,
+        redirect_uri: &str,
+        challenge: Option<BearerChallenge>,
+    ) -> Result<Flow, Error> {
+        let flow = match preset {
+            Preset::Dynamic(p) => {
+                let now = self.now();
+                let mut clients = self.pre_registered.clone();
+                clients.extend(
+                    self.registered_clients()
+                        .await?
+                        .into_values()
+                        .filter(|c| {
+                            c.client_secret_expires_at
+                                .is_none_or(|at| at == 0 || at > now)
+                        })
+                        .map(|c| PreRegisteredClient {
+                            issuer: Some(c.issuer),
+                            client_id: c.client_id,
+                            client_secret: c.client_secret,
+                            auth_method: Some(c.auth_method),
+                        }),
+                );
+                let mut config = DynamicConfig::new(&p.server_url, redirect_uri, &self.client_name);
+                config.client_metadata_url = self.client_metadata_url.clone();
+                config.clients = clients;
+                config.challenge = challenge;
+                config.scope = p.scope.clone();
+                config.probe = p.probe;
+                if let Some(version) = &self.protocol_version {
+                    config.protocol_version = version.clone();
+                }
+                Flow::Dynamic(DynamicFlow::new(config, &mut OsEntropy)?)
+            }
+            Preset::Manual(p) => Flow::Manual(ManualFlow::new(
+                ManualConfig {
+                    client_id: p.client_id.clone(),
+                    client_secret: p.client_secret.clone(),
+                    authorization_endpoint: p.authorization_url.clone(),
+                    token_endpoint: p.token_url.clone(),
+                    scopes: p.scopes.clone(),
+                    redirect_uri: redirect_uri.to_owned(),
+                    server_url: p.server_url.clone(),
+                    auth_method: p.auth_method,
+                    issuer: p.issuer.clone(),
+                },
+                &mut OsEntropy,
+            )?),
+        };
+        Ok(flow)
+    }
+
+    async fn send(
+        &self,
+        flow: &mut Flow,
+        request: mcp_oauth_core::http::HttpRequest,
+    ) -> Result<(), Error> {
+        let (purpose, method, url) = (
+            request.purpose,
+            request.method.as_str(),
+            request.url.to_string(),
+        );
+        let response = self.executor.execute(request).await?;
+        tracing::info!(?purpose, %url, status = response.status, "oauth request");
+        self.emit(Progress::Request {
+            purpose,
+            method,
+            url,
+            status: response.status,
+        });
+        Ok(flow.on_response(response, self.now())?)
+    }
+
+    /// Runs a flow to the end. `listener` receives the callback when the flow
+    /// needs one; without it (web backends) the flow must be past that point.
+    pub(crate) async fn drive(
+        &self,
+        mut flow: Flow,
+        mut listener: Option<LoopbackListener>,
+    ) -> Result<Session, Error> {
+        loop {
+            match flow.next_action() {
+                Action::Send(request) => self.send(&mut flow, request).await?,
+                Action::Authorize { url, .. } => {
+                    let listener =
+                        listener
+                            .take()
+                            .ok_or(mcp_oauth_core::Error::UnexpectedEvent {
+                                state: "waiting for the authorization callback",
+                                event: "a request to continue without a callback listener",
+                            })?;
+                    tracing::info!(%url, "opening the browser for authorization");
+                    self.emit(Progress::OpenBrowser {
+                        url: url.to_string(),
+                    });
+                    open_checked(self.opener.as_ref(), &url)?;
+                    let mut failure = None;
+                    let clock = self.clock.clone();
+                    listener
+                        .run(self.callback_timeout, |callback| {
+                            match flow.on_callback(callback, clock()) {
+                                Ok(()) => {
+                                    self.emit(Progress::CallbackAccepted);
+                                    CallbackVerdict::Accepted
+                                }
+                                Err(error) if flow.pending_state().is_some() => {
+                                    tracing::warn!(
+                                        code = error.code(),
+                                        "ignoring a callback: {error}"
+                                    );
+                                    self.emit(Progress::CallbackIgnored {
+                                        reason: error.to_string(),
+                                    });
+                                    CallbackVerdict::Ignored(error.to_string())
+                                }
+                                Err(error) => {
+                                    let message = error.to_string();
+                                    failure = Some(error);
+                                    CallbackVerdict::Failed(message)
+                                }
+                            }
+                        })
+                        .await?;
+                    if let Some(error) = failure {
+                        return Err(error.into());
+                    }
+                }
+                Action::Done(session) => return Ok(*session),
+                Action::Failed(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Persists a completed sign-in: the session under its connection id, and a
+    /// newly registered client under its issuer for the next sign-in.
+    pub(crate) async fn remember(&self, preset: &Preset, session: &Session) -> Result<(), Error> {
+        if matches!(preset, Preset::Dynamic(_)) {
+            let client = &session.grant.client;
+            let mut clients = self.registered_clients().await?;
+            if clients.get(&client.issuer) != Some(client) {
+                clients.insert(client.issuer.clone(), client.clone());
+                let raw = serde_json::to_string(&clients)
+                    .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+                self.store.raw().set(CLIENTS_KEY, raw).await?;
+            }
+        }
+        self.store
+            .save_session(preset.connection_id(), session)
+            .await?;
+        self.emit(Progress::SignedIn {
+            issuer: session.grant.issuer.clone(),
+            client_id: session.grant.client.client_id.clone(),
+            scope: session.grant.scope.clone(),
+            expires_at: session.tokens.expires_at,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! [`Connection`]: a signed-in server. Hands out valid access tokens (refreshing
+//! before expiry, once for any number of concurrent callers), reports a status for
+//! the UI, and sends authorized requests that recover from 401 and step up on
+//! 403 `insufficient_scope`.
+
+use crate::client::ClientInner;
+use crate::error::{Error, TransportError};
+use crate::preset::Preset;
+use crate::progress::Progress;
+use mcp_oauth_core::http::HttpResponse;
+use mcp_oauth_core::scope::{self, StepUp};
+use mcp_oauth_core::session::{Session, Status, TokenDecision};
+use mcp_oauth_core::www_authenticate::{self, BearerChallenge};
+use mcp_oauth_core::Secret;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// How often a refresh is retried when the token endpoint cannot be reached.
+const REFRESH_ATTEMPTS: u32 = 3;
+const REFRESH_BACKOFF: Duration = Duration::from_millis(250);
+
+/// A signed-in server.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<ConnectionInner>,
+}
+
+struct ConnectionInner {
+    client: Arc<ClientInner>,
+    preset: Preset,
+    /// Held across a refresh, which is what makes concurrent callers share one.
+    session: Mutex<Session>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(client: Arc<ClientInner>, preset: Preset, session: Session) -> Self {
+        Self {
+            inner: Arc::new(ConnectionInner {
+                client,
+                preset,
+                session: Mutex::new(session),
+            }),
+        }
+    }
+
+    /// The key this connection's tokens are stored under.
+    pub fn id(&self) -> &str {
+        self.inner.preset.connection_id()
+    }
+
+    /// A copy of the current session (grant and tokens).
+    pub async fn session(&self) -> Session {
+        self.inner.session.lock().await.clone()
+    }
+
+    /// What a UI should show.
+    pub async fn status(&self) -> Status {
+        self.inner
+            .session
+            .lock()
+            .await
+            .status(self.inner.client.now())
+    }
+
+    /// A valid access token, refreshed first if it expires soon. Concurrent callers
+    /// wait for one shared refresh.
+    pub async fn access_token(&self) -> Result<Secret, Error> {
+        let mut session = self.inner.session.lock().await;
+        let now = self.inner.client.now();
+        match session.decide(now) {
+            TokenDecision::Use => Ok(session.tokens.access_token.clone()),
+            TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::ReconnectNeeded => Err(reconnect(&session)),
+        }
+    }
+
+    /// The server rejected `rejected` with a 401: returns a token to retry with,
+    /// refreshing unless another caller already did.
+    pub async fn on_unauthorized(&self, rejected: &Secret) -> Result<Secret, Error> {
+        let mut session = self.inner.session.lock().await;
+        let now = self.inner.client.now();
+        match session.on_unauthorized(rejected, now) {
+            TokenDecision::Use => Ok(session.tokens.access_token.clone()),
+            TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::ReconnectNeeded => {
+                self.persist(&session).await?;
+                Err(reconnect(&session))
+            }
+        }
+    }
+
+    /// Forces a refresh now (for hosts that know better than the expiry).
+    pub async fn refresh(&self) -> Result<Secret, Error> {
+        let mut session = self.inner.session.lock().await;
+        self.refresh_locked(&mut session).await
+    }
+
+    /// Signs in again with the union of the current scope and the one `challenge`
+    /// (a 403 `insufficient_scope`) asks for. Interactive, like `connect`.
+    pub async fn step_up(&self, challenge: &BearerChallenge) -> Result<(), Error> {
+        let current = self.inner.session.lock().await.grant.scope.clone();
+        let wanted = scope::union(current.as_deref(), challenge.scope.as_deref());
+        tracing::info!(
+            scope = wanted.as_deref().unwrap_or(""),
+            "step-up authorization"
+        );
+        let preset = self.inner.preset.with_scope(wanted);
+        // The challenge names the PRM, so discovery can skip the probe. The lock is
+        // not held while the user is in the browser: other requests keep using the
+        // current token until the wider one arrives.
+        let fresh = self
+            .inner
+            .client
+            .sign_in(&preset, Some(challenge.clone()))
+            .await?;
+        self.inner
+            .client
+            .remember(&self.inner.preset, &fresh)
+            .await?;
+        *self.inner.session.lock().await = fresh;
+        Ok(())
+    }
+
+    /// Sends `request` with the bearer token. A 401 refreshes once and retries; a
+    /// 403 `insufficient_scope` steps up (interactive) and retries, a few times at
+    /// most. The request body must be cloneable (not a stream).
+    pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
+        let mut step_up = StepUp::default();
+        let mut refreshed = false;
+        let mut token = self.access_token().await?;
+        loop {
+            let mut attempt = request.try_clone().ok_or_else(|| {
+                Error::Transport(TransportError::Setup(
+                    "the request body cannot be replayed".into(),
+                ))
+            })?;
+            let bearer = format!("Bearer {}", token.expose()).parse().map_err(|_| {
+                Error::Transport(TransportError::Setup(
+                    "the access token is not a valid header value".into(),
+                ))
+            })?;
+            attempt
+                .headers_mut()
+                .insert(reqwest::header::AUTHORIZATION, bearer);
+            let url = attempt.url().to_string();
+            let response = self
+                .inner
+                .client
+                .executor
+                .client()
+                .execute(attempt)
+                .await
+                .map_err(|e| TransportError::from_reqwest(&url, e))?;
+            match response.status().as_u16() {
+                401 if !refreshed => {
+                    refreshed = true;
+                    token = self.on_unauthorized(&token).await?;
+                }
+                403 => {
+                    let Some(challenge) =
+                        bearer_challenge(&response).filter(BearerChallenge::is_insufficient_scope)
+                    else {
+                        return Ok(response);
+                    };
+                    let session = self.session().await;
+                    step_up
+                        .next_scope(session.grant.scope.as_deref(), challenge.scope.as_deref())
+                        .map_err(mcp_oauth_core::Error::from)?;
+                    self.step_up(&challenge).await?;
+                    token = self.access_token().await?;
+                }
+                _ => return Ok(response),
+            }
+        }
+    }
+
+    /// Forgets this connection's stored tokens.
+    pub async fn disconnect(&self) -> Result<(), Error> {
+        Ok(self.inner.client.store.delete_session(self.id()).await?)
+    }
+
+    async fn refresh_locked(&self, session: &mut Session) -> Result<Secret, Error> {
+        let client = &self.inner.client;
+        let request = session.refresh_request()?;
+        let mut attempt = 0;
+        let response: HttpResponse = loop {
+            attempt += 1;
+            match client.executor.execute(request.clone()).await {
+                Ok(response) => break response,
+                Err(error) if attempt < REFRESH_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "refresh failed to reach the token endpoint; retrying");
+                    tokio::time::sleep(REFRESH_BACKOFF * attempt).await;
+                }
+                Err(error) => {
+                    client.emit(Progress::RefreshFailed {
+                        code: "network_error",
+                    });
+                    session.on_refresh_unreachable();
+                    self.persist(session).await?;
+                    return Err(error.into());
+                }
+            }
+        };
+        let outcome = session.on_refresh_response(&response, client.now());
+        // Persist before handing the token out: a rotated refresh token that is
+        // not on disk is a lost grant.
+        self.persist(session).await?;
+        match outcome {
+            Ok(()) => {
+                tracing::info!(expires_at = ?session.tokens.expires_at, "access token refreshed");
+                client.emit(Progress::Refreshed {
+                    expires_at: session.tokens.expires_at,
+                });
+                Ok(session.tokens.access_token.clone())
+            }
+            Err(error) => {
+                tracing::warn!(code = error.code(), "refresh failed: {error}");
+                client.emit(Progress::RefreshFailed { code: error.code() });
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn persist(&self, session: &Session) -> Result<(), Error> {
+        Ok(self
+            .inner
+            .client
+            .store
+            .save_session(self.id(), session)
+            .await?)
+    }
+}
+
+fn reconnect(session: &Session) -> Error {
+    mcp_oauth_core::Error::ReconnectNeeded {
+        server: session.grant.server_url.clone(),
+    }
+    .into()
+}
+
+fn bearer_challenge(response: &reqwest::Response) -> Option<BearerChallenge> {
+    let headers = response
+        .headers()
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| Some(("WWW-Authenticate".to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    www_authenticate::bearer_challenge(&HttpResponse::new(
+        response.status().as_u16(),
+        headers,
+        Vec::new(),
+    ))
+    .ok()
+    .flatten()
+}

@@ -1,0 +1,142 @@
+//! Errors of the native adapter: transport, listener, store, browser, and the
+//! protocol errors from core, each with a stable [`Error::code`].
+
+use std::path::PathBuf;
+
+/// A request could not be sent or its answer not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The URL is plain http to a non-loopback host.
+    #[error("refusing to send a request to {url}: only https (or http on loopback) is allowed")]
+    Insecure {
+        /// The URL refused.
+        url: String,
+    },
+    /// Connect or total timeout.
+    #[error("request to {url} timed out")]
+    Timeout {
+        /// The URL.
+        url: String,
+    },
+    /// The connection failed.
+    #[error("cannot reach {url}: {reason}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// What the network stack said.
+        reason: String,
+    },
+    /// The body exceeded the cap.
+    #[error("response from {url} exceeds {limit} bytes")]
+    BodyTooLarge {
+        /// The URL.
+        url: String,
+        /// The cap.
+        limit: usize,
+    },
+    /// The HTTP client could not be built.
+    #[error("HTTP client setup failed: {0}")]
+    Setup(String),
+}
+
+impl TransportError {
+    pub(crate) fn from_reqwest(url: &str, error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            return TransportError::Timeout {
+                url: url.to_owned(),
+            };
+        }
+        // reqwest's Display includes the URL, which never carries secrets here
+        // (tokens travel in headers and bodies), and the underlying cause.
+        let mut reason = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            reason.push_str(": ");
+            reason.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        TransportError::Connect {
+            url: url.to_owned(),
+            reason,
+        }
+    }
+}
+
+/// The token store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing the store file failed.
+    #[error("token store {path}: {reason}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// A stored value is not what this version writes.
+    #[error("token store entry {key} is unreadable: {reason}")]
+    Corrupt {
+        /// The entry.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// A host-provided store (for example JavaScript callbacks) failed.
+    #[error("token store callback failed: {0}")]
+    Backend(String),
+}
+
+/// Anything the native SDK can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A protocol error from core (discovery, registration, callback, tokens...).
+    #[error(transparent)]
+    Protocol(#[from] mcp_oauth_core::Error),
+    /// The network failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The token store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The loopback listener could not start.
+    #[error("cannot listen for the OAuth callback on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// No valid callback arrived in time.
+    #[error("timed out after {seconds}s waiting for the sign-in to finish in the browser")]
+    Timeout {
+        /// The timeout.
+        seconds: u64,
+    },
+    /// The browser could not be opened.
+    #[error("cannot open the browser: {0}")]
+    Browser(String),
+    /// The sign-in was cancelled by the host.
+    #[error("the sign-in was cancelled")]
+    Cancelled,
+    /// A signed state value did not verify.
+    #[error("the state value is invalid or expired")]
+    InvalidState,
+}
+
+impl Error {
+    /// A stable, snake_case code for programs (and JS `error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Protocol(e) => e.code(),
+            Error::Transport(TransportError::Timeout { .. }) => "timeout",
+            Error::Transport(TransportError::Insecure { .. }) => "insecure_endpoint",
+            Error::Transport(_) => "network_error",
+            Error::Store(_) => "store_error",
+            Error::Listen { .. } => "listen_failed",
+            Error::Timeout { .. } => "timeout",
+            Error::Browser(_) => "browser_failed",
+            Error::Cancelled => "cancelled",
+            Error::InvalidState => "state_mismatch",
+        }
+    }
+}

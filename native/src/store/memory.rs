@@ -1,0 +1,50 @@
+//! A store that forgets everything when the process ends: tests, and hosts that
+//! persist tokens themselves.
+
+use super::TokenStore;
+use crate::error::StoreError;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// An in-process token store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        // A panic while holding the lock cannot leave the map half-written.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.entries().get(key).cloned())
+    }
+
+    async fn set(&self, key: &str, value: String) -> Result<(), StoreError> {
+        self.entries().insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.entries().remove(key);
+        Ok(())
+    }
+
+    async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut keys: Vec<_> = self.entries().keys().cloned().collect();
+        keys.sort();
+        Ok(keys)
+    }
+}

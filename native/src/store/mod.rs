@@ -1,0 +1,130 @@
+//! Where tokens and registered clients live between runs.
+//!
+//! A store is a small asynchronous key-value map of strings, so that hosts can
+//! plug in anything (a database, an OS keychain, Electron's `safeStorage` through
+//! JavaScript callbacks). Keys are namespaced: `session/<connection id>` holds a
+//! connection's grant and tokens, `client/<issuer>` a client registered with that
+//! authorization server (credentials are never reused with another issuer).
+//! [`Stored`] puts typed accessors on top.
+
+mod file;
+mod memory;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+use crate::error::StoreError;
+use mcp_oauth_core::registration::ClientCredentials;
+use mcp_oauth_core::session::Session;
+use std::sync::Arc;
+
+/// A key-value store for serialized sessions and clients.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync {
+    /// The value under `key`, if any.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores `value` under `key`, replacing what was there.
+    async fn set(&self, key: &str, value: String) -> Result<(), StoreError>;
+    /// Removes `key` (no error if absent).
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Every key, for listing connections; stores that cannot list say so.
+    async fn keys(&self) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Backend(
+            "this token store cannot list its entries".into(),
+        ))
+    }
+}
+
+/// Typed access to a [`TokenStore`].
+#[derive(Clone)]
+pub struct Stored {
+    store: Arc<dyn TokenStore>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stored(..)")
+    }
+}
+
+fn session_key(connection_id: &str) -> String {
+    format!("session/{connection_id}")
+}
+
+fn client_key(issuer: &str) -> String {
+    format!("client/{issuer}")
+}
+
+impl Stored {
+    /// Wraps a store.
+    pub fn new(store: Arc<dyn TokenStore>) -> Self {
+        Self { store }
+    }
+
+    /// The underlying store.
+    pub fn raw(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    /// The session of a connection, if signed in.
+    pub async fn session(&self, connection_id: &str) -> Result<Option<Session>, StoreError> {
+        self.load(&session_key(connection_id)).await
+    }
+
+    /// Saves a connection's session.
+    pub async fn save_session(
+        &self,
+        connection_id: &str,
+        session: &Session,
+    ) -> Result<(), StoreError> {
+        self.save(&session_key(connection_id), session).await
+    }
+
+    /// Forgets a connection's tokens.
+    pub async fn delete_session(&self, connection_id: &str) -> Result<(), StoreError> {
+        self.store.delete(&session_key(connection_id)).await
+    }
+
+    /// The ids of all stored connections.
+    pub async fn connection_ids(&self) -> Result<Vec<String>, StoreError> {
+        let keys = self.store.keys().await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|k| k.strip_prefix("session/").map(str::to_owned))
+            .collect())
+    }
+
+    /// The client registered with `issuer`, if any.
+    pub async fn client(&self, issuer: &str) -> Result<Option<ClientCredentials>, StoreError> {
+        self.load(&client_key(issuer)).await
+    }
+
+    /// Remembers a registered client under its issuer.
+    pub async fn save_client(&self, client: &ClientCredentials) -> Result<(), StoreError> {
+        self.save(&client_key(&client.issuer), client).await
+    }
+
+    async fn load<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(raw) = self.store.get(key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&raw)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: key.to_owned(),
+                // Position only: the message could quote a token.
+                reason: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+            })
+    }
+
+    async fn save<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let raw = serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
+            key: key.to_owned(),
+            reason: e.to_string(),
+        })?;
+        self.store.set(key, raw).await
+    }
+}
