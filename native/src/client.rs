@@ -208,11 +208,16 @@ impl OAuthClient {
         Ok(Connection::new(self.inner.clone(), preset, session))
     }
 
-    /// The stored connection for `preset`, if it was signed in before.
-    pub async fn connection(&self, preset: impl Into<Preset>) -> Result<Option<Connection>, Error> {
-        let preset = preset.into();
-        let session = self.inner.store.session(preset.connection_id()).await?;
-        Ok(session.map(|session| Connection::new(self.inner.clone(), preset, session)))
+    /// The stored connection named `connection_id` (by default the server URL),
+    /// if it was signed in before.
+    pub async fn connection(&self, connection_id: &str) -> Result<Option<Connection>, Error> {
+        let stored = self.inner.store.connection(connection_id).await?;
+        Ok(stored.map(|s| Connection::new(self.inner.clone(), s.preset, s.session)))
+    }
+
+    /// The ids of every stored connection (for stores that can list).
+    pub async fn connection_ids(&self) -> Result<Vec<String>, Error> {
+        Ok(self.inner.store.connection_ids().await?)
     }
 
     /// Web backends: starts a sign-in whose callback goes to `redirect_uri` (the
@@ -262,13 +267,9 @@ impl OAuthClient {
         Ok(Connection::new(self.inner.clone(), preset, session))
     }
 
-    /// Forgets the stored tokens of `preset`'s connection.
-    pub async fn disconnect(&self, preset: impl Into<Preset>) -> Result<(), Error> {
-        Ok(self
-            .inner
-            .store
-            .delete_session(preset.into().connection_id())
-            .await?)
+    /// Forgets the stored tokens of a connection.
+    pub async fn disconnect(&self, connection_id: &str) -> Result<(), Error> {
+        Ok(self.inner.store.delete_session(connection_id).await?)
     }
 }
 
@@ -464,9 +465,7 @@ impl ClientInner {
                 self.store.raw().set(CLIENTS_KEY, raw).await?;
             }
         }
-        self.store
-            .save_session(preset.connection_id(), session)
-            .await?;
+        self.store.save_connection(preset, session).await?;
         self.emit(Progress::SignedIn {
             issuer: session.grant.issuer.clone(),
             client_id: session.grant.client.client_id.clone(),

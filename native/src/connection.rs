@@ -235,7 +235,7 @@ impl Connection {
             .inner
             .client
             .store
-            .save_session(self.id(), session)
+            .save_connection(&self.inner.preset, session)
             .await?)
     }
 }

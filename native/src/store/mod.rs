@@ -14,9 +14,20 @@ pub use file::FileStore;
 pub use memory::MemoryStore;
 
 use crate::error::StoreError;
+use crate::preset::Preset;
 use mcp_oauth_core::registration::ClientCredentials;
 use mcp_oauth_core::session::Session;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// What is stored for one connection: how it signs in, and its current session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredConnection {
+    /// How to sign in again (reconnect, step-up).
+    pub preset: Preset,
+    /// The grant and tokens.
+    pub session: Session,
+}
 
 /// A key-value store for serialized sessions and clients.
 #[async_trait::async_trait]
@@ -66,18 +77,26 @@ impl Stored {
         &self.store
     }
 
-    /// The session of a connection, if signed in.
-    pub async fn session(&self, connection_id: &str) -> Result<Option<Session>, StoreError> {
+    /// A stored connection, if signed in.
+    pub async fn connection(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<StoredConnection>, StoreError> {
         self.load(&session_key(connection_id)).await
     }
 
-    /// Saves a connection's session.
-    pub async fn save_session(
+    /// Saves a connection's preset and session.
+    pub async fn save_connection(
         &self,
-        connection_id: &str,
+        preset: &Preset,
         session: &Session,
     ) -> Result<(), StoreError> {
-        self.save(&session_key(connection_id), session).await
+        let record = StoredConnection {
+            preset: preset.clone(),
+            session: session.clone(),
+        };
+        self.save(&session_key(preset.connection_id()), &record)
+            .await
     }
 
     /// Forgets a connection's tokens.

@@ -1,0 +1,275 @@
+//! `mcp-oauth`: sign in to MCP servers from the command line.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error, 3 not signed in (or the
+//! connection needs a reconnect), so scripts can tell "run login" apart.
+
+mod demo;
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use mcp_oauth::core::client_auth::AuthMethod;
+use mcp_oauth::core::Secret;
+use mcp_oauth::opener::{CommandBrowser, PrintUrl};
+use mcp_oauth::{OAuthClient, Preset};
+use output::{fail, Exit};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mcp-oauth",
+    version,
+    about = "Sign in to MCP servers with OAuth and keep their tokens fresh."
+)]
+struct Cli {
+    /// Token store file (default: $MCP_OAUTH_STORE, else ~/.config/mcp-oauth/tokens.json).
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in to a server (dynamic discovery, or manual with --client-id).
+    Login(LoginArgs),
+    /// Show every stored connection and whether it is usable.
+    Status,
+    /// Print a valid access token for a server, refreshing it if needed.
+    Token {
+        /// The server URL given to `login`.
+        server_url: String,
+    },
+    /// Forget the tokens of a server (or of all servers).
+    Logout {
+        /// The server URL given to `login`.
+        server_url: Option<String>,
+        /// Forget every connection.
+        #[arg(long, conflicts_with = "server_url")]
+        all: bool,
+    },
+    /// Run the whole flow against a bundled local test server; no network needed.
+    Demo,
+}
+
+#[derive(Args)]
+struct LoginArgs {
+    /// The MCP server URL.
+    server_url: String,
+    /// Use a client you registered yourself (manual preset).
+    #[arg(long)]
+    client_id: Option<String>,
+    /// The client secret of that app.
+    #[arg(
+        long,
+        requires = "client_id",
+        env = "MCP_OAUTH_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+    /// Authorization endpoint URL (manual preset).
+    #[arg(long, requires = "client_id")]
+    auth_url: Option<String>,
+    /// Token endpoint URL (manual preset).
+    #[arg(long, requires = "client_id")]
+    token_url: Option<String>,
+    /// Space-separated scopes to request.
+    #[arg(long)]
+    scopes: Option<String>,
+    /// Token endpoint auth method: none, client_secret_basic or client_secret_post (manual preset).
+    #[arg(long, requires = "client_id", value_parser = parse_auth_method)]
+    auth_method: Option<AuthMethod>,
+    /// The authorization server's issuer (manual preset): enables the metadata lookup and iss checks.
+    #[arg(long, requires = "client_id")]
+    issuer: Option<String>,
+    /// Fixed loopback port for the callback (when the server allowlists an exact redirect URI).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Open the URL with this program instead of the system browser.
+    #[arg(long, conflicts_with = "no_browser")]
+    browser: Option<String>,
+    /// Print the URL and wait instead of opening a browser.
+    #[arg(long)]
+    no_browser: bool,
+    /// Give up after this many seconds without a callback.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+fn parse_auth_method(value: &str) -> Result<AuthMethod, String> {
+    AuthMethod::from_name(value)
+        .ok_or_else(|| "expected none, client_secret_basic or client_secret_post".into())
+}
+
+fn default_store() -> PathBuf {
+    if let Some(path) = std::env::var_os("MCP_OAUTH_STORE") {
+        return path.into();
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("mcp-oauth").join("tokens.json")
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("MCP_OAUTH_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = run(cli).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(exit) => exit.report(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Exit> {
+    let store = cli.store.clone().unwrap_or_else(default_store);
+    match cli.command {
+        Command::Login(args) => login(store, cli.json, args).await,
+        Command::Status => status(store, cli.json).await,
+        Command::Token { server_url } => token(store, &server_url).await,
+        Command::Logout { server_url, all } => logout(store, cli.json, server_url, all).await,
+        Command::Demo => demo::run(cli.json).await,
+    }
+}
+
+async fn login(store: PathBuf, json: bool, args: LoginArgs) -> Result<(), Exit> {
+    let mut builder = OAuthClient::builder("mcp-oauth CLI")
+        .file_store(&store)
+        .callback_timeout(std::time::Duration::from_secs(args.timeout));
+    if !json {
+        builder = builder.observer(output::print_progress);
+    }
+    if let Some(port) = args.port {
+        builder = builder.callback_port(port);
+    }
+    if let Some(program) = args.browser {
+        builder = builder.opener(CommandBrowser::new(program, Vec::new()));
+    } else if args.no_browser {
+        builder = builder.opener(PrintUrl);
+    }
+    let client = builder.build().map_err(fail)?;
+    let preset = match args.client_id {
+        None => {
+            let mut preset = Preset::dynamic(&args.server_url);
+            if let Preset::Dynamic(p) = &mut preset {
+                p.scope = args.scopes;
+            }
+            preset
+        }
+        Some(client_id) => {
+            let (Some(auth_url), Some(token_url)) = (args.auth_url, args.token_url) else {
+                return Err(Exit::usage(
+                    "a manual login needs --auth-url and --token-url with --client-id",
+                ));
+            };
+            let mut preset = Preset::manual(
+                client_id,
+                args.client_secret.map(Secret::new),
+                auth_url,
+                token_url,
+            );
+            preset.scopes = args.scopes;
+            preset.server_url = Some(args.server_url.clone());
+            preset.auth_method = args.auth_method;
+            preset.issuer = args.issuer;
+            preset.into()
+        }
+    };
+    let connection = client.connect(preset).await.map_err(fail)?;
+    let status = connection.status().await;
+    if json {
+        output::json(&serde_json::json!({ "connection": connection.id(), "status": status }));
+    } else {
+        println!(
+            "Signed in to {} ({}).",
+            connection.id(),
+            output::describe(&status)
+        );
+    }
+    Ok(())
+}
+
+async fn status(store: PathBuf, json: bool) -> Result<(), Exit> {
+    let client = OAuthClient::builder("mcp-oauth CLI")
+        .file_store(&store)
+        .build()
+        .map_err(fail)?;
+    let mut rows = Vec::new();
+    for id in client.connection_ids().await.map_err(fail)? {
+        if let Some(connection) = client.connection(&id).await.map_err(fail)? {
+            let session = connection.session().await;
+            rows.push((id, session.grant.issuer.clone(), connection.status().await));
+        }
+    }
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(id, issuer, status)| serde_json::json!({ "connection": id, "issuer": issuer, "status": status }))
+            .collect();
+        output::json(&serde_json::json!(list));
+    } else if rows.is_empty() {
+        println!(
+            "No connections in {}. Run `mcp-oauth login <server-url>`.",
+            store.display()
+        );
+    } else {
+        for (id, issuer, status) in &rows {
+            println!(
+                "{id}\n  issuer: {issuer}\n  status: {}",
+                output::describe(status)
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn token(store: PathBuf, server_url: &str) -> Result<(), Exit> {
+    let client = OAuthClient::builder("mcp-oauth CLI")
+        .file_store(&store)
+        .build()
+        .map_err(fail)?;
+    let connection = client
+        .connection(server_url)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| Exit::not_signed_in(server_url))?;
+    let token = connection.access_token().await.map_err(fail)?;
+    println!("{}", token.expose());
+    Ok(())
+}
+
+async fn logout(
+    store: PathBuf,
+    json: bool,
+    server_url: Option<String>,
+    all: bool,
+) -> Result<(), Exit> {
+    let client = OAuthClient::builder("mcp-oauth CLI")
+        .file_store(&store)
+        .build()
+        .map_err(fail)?;
+    let ids = match (server_url, all) {
+        (Some(url), _) => vec![url],
+        (None, true) => client.connection_ids().await.map_err(fail)?,
+        (None, false) => return Err(Exit::usage("name a server URL, or pass --all")),
+    };
+    for id in &ids {
+        client.disconnect(id).await.map_err(fail)?;
+    }
+    if json {
+        output::json(&serde_json::json!({ "logged_out": ids }));
+    } else {
+        for id in &ids {
+            println!("Signed out of {id}.");
+        }
+    }
+    Ok(())
+}

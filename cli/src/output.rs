@@ -1,0 +1,116 @@
+//! How the CLI talks to people and scripts: progress lines, status words, JSON,
+//! and errors with exit codes.
+
+use mcp_oauth::core::http::Purpose;
+use mcp_oauth::core::session::Status;
+use mcp_oauth::Progress;
+use std::process::ExitCode;
+
+/// A failed command: what to print and which exit code to use.
+pub struct Exit {
+    code: u8,
+    message: String,
+    error_code: Option<&'static str>,
+}
+
+impl Exit {
+    /// Wrong arguments.
+    pub fn usage(message: &str) -> Self {
+        Self {
+            code: 2,
+            message: message.to_owned(),
+            error_code: None,
+        }
+    }
+
+    /// Nothing stored for this server.
+    pub fn not_signed_in(server: &str) -> Self {
+        Self {
+            code: 3,
+            message: format!("not signed in to {server}; run `mcp-oauth login {server}`"),
+            error_code: Some("not_signed_in"),
+        }
+    }
+
+    /// Prints the error and turns it into the process exit code.
+    pub fn report(self) -> ExitCode {
+        match self.error_code {
+            Some(code) => eprintln!("error [{code}]: {}", self.message),
+            None => eprintln!("error: {}", self.message),
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// Maps an SDK error to an exit: 3 when the user must sign in again.
+pub fn fail(error: mcp_oauth::Error) -> Exit {
+    let code = error.code();
+    Exit {
+        code: if code == "reconnect_needed" { 3 } else { 1 },
+        message: error.to_string(),
+        error_code: Some(code),
+    }
+}
+
+/// One line per step, as it happens.
+pub fn print_progress(progress: &Progress) {
+    match progress {
+        Progress::Request {
+            purpose,
+            method,
+            url,
+            status,
+        } => eprintln!("  {:<13} {method} {url} -> {status}", step_name(*purpose)),
+        Progress::OpenBrowser { url } => eprintln!("  {:<13} {url}", "authorize"),
+        Progress::CallbackIgnored { reason } => eprintln!("  {:<13} ignored: {reason}", "callback"),
+        Progress::CallbackAccepted => eprintln!("  {:<13} accepted", "callback"),
+        Progress::SignedIn {
+            issuer,
+            client_id,
+            scope,
+            expires_at,
+        } => eprintln!(
+            "  {:<13} issuer {issuer}, client {client_id}, scope {}, expires {}",
+            "signed in",
+            scope.as_deref().unwrap_or("-"),
+            expires_at.map_or("never".to_owned(), |at| at.to_string())
+        ),
+        Progress::Refreshed { expires_at } => eprintln!(
+            "  {:<13} new access token, expires {}",
+            "refresh",
+            expires_at.map_or("never".to_owned(), |at| at.to_string())
+        ),
+        Progress::RefreshFailed { code } => eprintln!("  {:<13} failed: {code}", "refresh"),
+        _ => {}
+    }
+}
+
+fn step_name(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Probe => "probe",
+        Purpose::ResourceMetadata => "discovery",
+        Purpose::AuthorizationServerMetadata => "discovery",
+        Purpose::Registration => "registration",
+        Purpose::Token => "token",
+    }
+}
+
+/// A status in words.
+pub fn describe(status: &Status) -> String {
+    match status {
+        Status::Connected {
+            expires_at: Some(at),
+        } => format!("connected, token expires at {at}"),
+        Status::Connected { expires_at: None } => "connected".into(),
+        Status::Expired { .. } => "expired: refresh failed, run login again".into(),
+        Status::ReconnectNeeded => "reconnect needed: run login again".into(),
+    }
+}
+
+/// Pretty JSON on stdout.
+pub fn json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
