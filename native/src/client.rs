@@ -50,6 +50,7 @@ pub(crate) struct ClientInner {
     pub(crate) client_metadata_url: Option<String>,
     pub(crate) protocol_version: Option<String>,
     pub(crate) observer: Option<Observer>,
+    pub(crate) reauthorize: bool,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -74,6 +75,7 @@ pub struct OAuthClientBuilder {
     client_metadata_url: Option<String>,
     protocol_version: Option<String>,
     observer: Option<Observer>,
+    reauthorize: bool,
 }
 
 impl OAuthClientBuilder {
@@ -132,6 +134,15 @@ impl OAuthClientBuilder {
         self
     }
 
+    /// When a request gets a `401` that no refresh can fix (no refresh token, or
+    /// the server moved to another authorization server), sign in again right
+    /// away instead of failing with `reconnect_needed`. Off by default: most UIs
+    /// prefer to show "Reconnect" and let the user choose.
+    pub fn reauthorize_on_unauthorized(mut self, enabled: bool) -> Self {
+        self.reauthorize = enabled;
+        self
+    }
+
     /// This app's Client ID Metadata Document URL, used where the AS supports it.
     pub fn client_metadata_url(mut self, url: impl Into<String>) -> Self {
         self.client_metadata_url = Some(url.into());
@@ -159,6 +170,7 @@ impl OAuthClientBuilder {
                 client_metadata_url: self.client_metadata_url,
                 protocol_version: self.protocol_version,
                 observer: self.observer,
+                reauthorize: self.reauthorize,
             }),
         })
     }
@@ -197,13 +209,27 @@ impl OAuthClient {
             client_metadata_url: None,
             protocol_version: None,
             observer: None,
+            reauthorize: false,
         }
     }
 
     /// Signs in interactively: opens the browser and receives the callback on loopback.
     pub async fn connect(&self, preset: impl Into<Preset>) -> Result<Connection, Error> {
-        let preset = preset.into();
-        let session = self.inner.sign_in(&preset, None).await?;
+        self.connect_inner(preset.into(), None).await
+    }
+
+    /// Signs in after the server answered a request with this `401` challenge: its
+    /// `resource_metadata` and `scope` steer discovery, and no probe is sent.
+    pub async fn connect_after_challenge(
+        &self,
+        preset: impl Into<Preset>,
+        challenge: BearerChallenge,
+    ) -> Result<Connection, Error> {
+        self.connect_inner(preset.into(), Some(challenge)).await
+    }
+
+    async fn connect_inner(&self, preset: Preset, challenge: Option<BearerChallenge>) -> Result<Connection, Error> {
+        let session = self.inner.sign_in(&preset, challenge).await?;
         self.inner.remember(&preset, &session).await?;
         Ok(Connection::new(self.inner.clone(), preset, session))
     }

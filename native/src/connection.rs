@@ -130,6 +130,17 @@ impl Connection {
         Ok(())
     }
 
+    /// Signs in again (interactive), steered by the 401's challenge, and returns
+    /// the new access token. Used when a 401 cannot be fixed by refreshing.
+    async fn reauthorize(&self, challenge: Option<BearerChallenge>) -> Result<Secret, Error> {
+        tracing::info!("the server rejected the token and it cannot be refreshed; signing in again");
+        let fresh = self.inner.client.sign_in(&self.inner.preset, challenge).await?;
+        self.inner.client.remember(&self.inner.preset, &fresh).await?;
+        let token = fresh.tokens.access_token.clone();
+        *self.inner.session.lock().await = fresh;
+        Ok(token)
+    }
+
     /// Sends `request` with the bearer token. A 401 refreshes once and retries; a
     /// 403 `insufficient_scope` steps up (interactive) and retries, a few times at
     /// most. The request body must be cloneable (not a stream).
@@ -163,7 +174,12 @@ impl Connection {
             match response.status().as_u16() {
                 401 if !refreshed => {
                     refreshed = true;
-                    token = self.on_unauthorized(&token).await?;
+                    token = match self.on_unauthorized(&token).await {
+                        Err(error) if error.code() == "reconnect_needed" && self.inner.client.reauthorize => {
+                            self.reauthorize(bearer_challenge(&response)).await?
+                        }
+                        outcome => outcome?,
+                    };
                 }
                 403 => {
                     let Some(challenge) =

@@ -1,0 +1,85 @@
+//! The client the official MCP conformance suite runs as
+//! `conformance-client <server-url>`, with `MCP_CONFORMANCE_SCENARIO`,
+//! `MCP_CONFORMANCE_CONTEXT` and `MCP_CONFORMANCE_PROTOCOL_VERSION` set.
+//!
+//! It signs in only through `mcp-oauth`'s public API, with a headless user agent
+//! that follows the authorization URL's redirects to the SDK's own loopback
+//! listener, then speaks MCP for the scenario's protocol revision. Every OAuth
+//! decision (discovery, registration, scopes, `iss`, refresh, step-up) is the
+//! SDK's; the context only supplies what a real user would configure
+//! (pre-registered credentials).
+
+mod mcp;
+
+use mcp::McpSession;
+use mcp_oauth::core::registration::PreRegisteredClient;
+use mcp_oauth::core::Secret;
+use mcp_oauth::opener::HeadlessBrowser;
+use mcp_oauth::store::MemoryStore;
+use mcp_oauth::OAuthClient;
+use serde_json::Value;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// This client's Client ID Metadata Document URL. The suite's `basic-cimd`
+/// scenario expects exactly this one; the SDK uses it only where the
+/// authorization server advertises CIMD support.
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MCP_OAUTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mcp_oauth=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Some(server_url) = std::env::args().nth(1) else {
+        eprintln!("usage: conformance-client <server-url>");
+        return ExitCode::from(2);
+    };
+    match run(&server_url).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("conformance-client: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let version = std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").unwrap_or_else(|_| "2025-11-25".into());
+    let context: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
+        .ok()
+        .and_then(|raw| serde_json::from_str(&raw).ok())
+        .unwrap_or(Value::Null);
+    eprintln!("scenario {scenario}, protocol {version}");
+
+    let mut builder = OAuthClient::builder("mcp-oauth conformance client")
+        .store(Arc::new(MemoryStore::new()))
+        .opener(HeadlessBrowser::new()?)
+        .callback_timeout(Duration::from_secs(20))
+        .client_metadata_url(CLIENT_METADATA_URL)
+        .protocol_version(&version)
+        .reauthorize_on_unauthorized(true);
+    if let (Some(client_id), Some(secret)) = (context["client_id"].as_str(), context["client_secret"].as_str()) {
+        builder = builder.pre_registered(PreRegisteredClient {
+            issuer: context["issuer"].as_str().map(str::to_owned),
+            client_id: client_id.to_owned(),
+            client_secret: Some(Secret::new(secret)),
+            auth_method: None,
+        });
+    }
+    let oauth = builder.build()?;
+
+    let mut session = McpSession::new(oauth, server_url, &version)?;
+    session.start().await?;
+    let tools = session.list_tools().await?;
+    if let Some(tool) = tools.first() {
+        session.call_tool(tool).await?;
+    }
+    Ok(())
+}
