@@ -228,7 +228,11 @@ impl OAuthClient {
         self.connect_inner(preset.into(), Some(challenge)).await
     }
 
-    async fn connect_inner(&self, preset: Preset, challenge: Option<BearerChallenge>) -> Result<Connection, Error> {
+    async fn connect_inner(
+        &self,
+        preset: Preset,
+        challenge: Option<BearerChallenge>,
+    ) -> Result<Connection, Error> {
         let session = self.inner.sign_in(&preset, challenge).await?;
         self.inner.remember(&preset, &session).await?;
         Ok(Connection::new(self.inner.clone(), preset, session))
@@ -377,9 +381,9 @@ impl ClientInner {
                 if let Some(version) = &self.protocol_version {
                     config.protocol_version = version.clone();
                 }
-                Flow::Dynamic(DynamicFlow::new(config, &mut OsEntropy)?)
+                Flow::from(DynamicFlow::new(config, &mut OsEntropy)?)
             }
-            Preset::Manual(p) => Flow::Manual(ManualFlow::new(
+            Preset::Manual(p) => Flow::from(ManualFlow::new(
                 ManualConfig {
                     client_id: p.client_id.clone(),
                     client_secret: p.client_secret.clone(),

@@ -133,9 +133,18 @@ impl Connection {
     /// Signs in again (interactive), steered by the 401's challenge, and returns
     /// the new access token. Used when a 401 cannot be fixed by refreshing.
     async fn reauthorize(&self, challenge: Option<BearerChallenge>) -> Result<Secret, Error> {
-        tracing::info!("the server rejected the token and it cannot be refreshed; signing in again");
-        let fresh = self.inner.client.sign_in(&self.inner.preset, challenge).await?;
-        self.inner.client.remember(&self.inner.preset, &fresh).await?;
+        tracing::info!(
+            "the server rejected the token and it cannot be refreshed; signing in again"
+        );
+        let fresh = self
+            .inner
+            .client
+            .sign_in(&self.inner.preset, challenge)
+            .await?;
+        self.inner
+            .client
+            .remember(&self.inner.preset, &fresh)
+            .await?;
         let token = fresh.tokens.access_token.clone();
         *self.inner.session.lock().await = fresh;
         Ok(token)
@@ -175,7 +184,10 @@ impl Connection {
                 401 if !refreshed => {
                     refreshed = true;
                     token = match self.on_unauthorized(&token).await {
-                        Err(error) if error.code() == "reconnect_needed" && self.inner.client.reauthorize => {
+                        Err(error)
+                            if error.code() == "reconnect_needed"
+                                && self.inner.client.reauthorize =>
+                        {
                             self.reauthorize(bearer_challenge(&response)).await?
                         }
                         outcome => outcome?,

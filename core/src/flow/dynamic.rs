@@ -110,7 +110,7 @@ enum Step {
         request: HttpRequest,
         scope: Option<String>,
     },
-    Authorizing(CodeGrant),
+    Authorizing(Box<CodeGrant>),
     Done(Box<Session>),
     #[serde(skip)]
     Failed(Error),
@@ -479,7 +479,7 @@ impl DynamicFlow {
             client,
             scope,
         };
-        Step::Authorizing(CodeGrant::new(
+        Step::Authorizing(Box::new(CodeGrant::new(
             CodeGrantParams {
                 grant,
                 authorization_endpoint: metadata.authorization_endpoint.clone(),
@@ -488,7 +488,7 @@ impl DynamicFlow {
                 iss_required: metadata.authorization_response_iss_parameter_supported,
             },
             self.secrets.clone(),
-        ))
+        )))
     }
 
     fn probe_request(&self) -> HttpRequest {

@@ -55,7 +55,7 @@ enum Step {
         candidates: Vec<Url>,
         next: usize,
     },
-    Authorizing(CodeGrant),
+    Authorizing(Box<CodeGrant>),
     Done(Box<Session>),
     #[serde(skip)]
     Failed(Error),
@@ -262,7 +262,7 @@ impl ManualFlow {
             },
             scope: config.scopes.clone().filter(|s| !s.trim().is_empty()),
         };
-        Ok(Step::Authorizing(CodeGrant::new(
+        Ok(Step::Authorizing(Box::new(CodeGrant::new(
             CodeGrantParams {
                 grant,
                 authorization_endpoint: self.authorization_endpoint.clone(),
@@ -272,7 +272,7 @@ impl ManualFlow {
                     .is_some_and(|m| m.authorization_response_iss_parameter_supported),
             },
             self.secrets.clone(),
-        )))
+        ))))
     }
 }
 

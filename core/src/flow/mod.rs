@@ -57,9 +57,21 @@ pub enum Action {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flow {
     /// Discovery and registration.
-    Dynamic(DynamicFlow),
+    Dynamic(Box<DynamicFlow>),
     /// User-supplied client and endpoints.
-    Manual(ManualFlow),
+    Manual(Box<ManualFlow>),
+}
+
+impl From<DynamicFlow> for Flow {
+    fn from(flow: DynamicFlow) -> Self {
+        Flow::Dynamic(Box::new(flow))
+    }
+}
+
+impl From<ManualFlow> for Flow {
+    fn from(flow: ManualFlow) -> Self {
+        Flow::Manual(Box::new(flow))
+    }
 }
 
 impl Flow {
@@ -94,18 +106,6 @@ impl Flow {
             Flow::Dynamic(f) => f.pending_state(),
             Flow::Manual(f) => f.pending_state(),
         }
-    }
-}
-
-impl From<DynamicFlow> for Flow {
-    fn from(flow: DynamicFlow) -> Self {
-        Flow::Dynamic(flow)
-    }
-}
-
-impl From<ManualFlow> for Flow {
-    fn from(flow: ManualFlow) -> Self {
-        Flow::Manual(flow)
     }
 }
 

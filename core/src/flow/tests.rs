@@ -731,7 +731,7 @@ fn manual_flow_picks_the_advertised_method_from_one_metadata_lookup() {
     config.issuer = Some(issuer.into());
     let mut flow = ManualFlow::new(config, &mut entropy()).unwrap();
     assert_eq!(flow.secret_requirement(), None, "unknown before the lookup");
-    let mut wrapped = Flow::Manual(flow.clone());
+    let mut wrapped = Flow::from(flow.clone());
     let session = server.drive(&mut wrapped).unwrap();
     assert_eq!(
         session.grant.client.auth_method,

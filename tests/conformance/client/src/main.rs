@@ -51,7 +51,8 @@ async fn main() -> ExitCode {
 
 async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
-    let version = std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").unwrap_or_else(|_| "2025-11-25".into());
+    let version =
+        std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").unwrap_or_else(|_| "2025-11-25".into());
     let context: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
         .ok()
         .and_then(|raw| serde_json::from_str(&raw).ok())
@@ -65,7 +66,10 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         .client_metadata_url(CLIENT_METADATA_URL)
         .protocol_version(&version)
         .reauthorize_on_unauthorized(true);
-    if let (Some(client_id), Some(secret)) = (context["client_id"].as_str(), context["client_secret"].as_str()) {
+    if let (Some(client_id), Some(secret)) = (
+        context["client_id"].as_str(),
+        context["client_secret"].as_str(),
+    ) {
         builder = builder.pre_registered(PreRegisteredClient {
             issuer: context["issuer"].as_str().map(str::to_owned),
             client_id: client_id.to_owned(),

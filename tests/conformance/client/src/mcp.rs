@@ -26,10 +26,16 @@ pub struct McpSession {
 }
 
 impl McpSession {
-    pub fn new(oauth: OAuthClient, server_url: &str, version: &str) -> Result<Self, Box<dyn std::error::Error>> {
+    pub fn new(
+        oauth: OAuthClient,
+        server_url: &str,
+        version: &str,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         Ok(Self {
             oauth,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             server_url: url::Url::parse(server_url)?,
             version: version.to_owned(),
             connection: None,
@@ -60,12 +66,22 @@ impl McpSession {
         let result = self.request("tools/list", json!({}), None).await?;
         Ok(result["tools"]
             .as_array()
-            .map(|tools| tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect())
+            .map(|tools| {
+                tools
+                    .iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
     pub async fn call_tool(&mut self, name: &str) -> Result<Value, Box<dyn std::error::Error>> {
-        self.request("tools/call", json!({ "name": name, "arguments": {} }), Some(name)).await
+        self.request(
+            "tools/call",
+            json!({ "name": name, "arguments": {} }),
+            Some(name),
+        )
+        .await
     }
 
     async fn notify(&mut self, method: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -73,7 +89,12 @@ impl McpSession {
         self.post(method, None, body).await.map(drop)
     }
 
-    async fn request(&mut self, method: &str, mut params: Value, name: Option<&str>) -> Result<Value, Box<dyn std::error::Error>> {
+    async fn request(
+        &mut self,
+        method: &str,
+        mut params: Value,
+        name: Option<&str>,
+    ) -> Result<Value, Box<dyn std::error::Error>> {
         if self.stateless() {
             params["_meta"] = json!({
                 "io.modelcontextprotocol/protocolVersion": self.version,
@@ -91,7 +112,12 @@ impl McpSession {
         Ok(message["result"].clone())
     }
 
-    fn build(&self, method: &str, name: Option<&str>, body: &Value) -> Result<reqwest::Request, reqwest::Error> {
+    fn build(
+        &self,
+        method: &str,
+        name: Option<&str>,
+        body: &Value,
+    ) -> Result<reqwest::Request, reqwest::Error> {
         let mut builder = self
             .http
             .post(self.server_url.clone())
@@ -113,7 +139,12 @@ impl McpSession {
 
     /// Sends one POST: through the SDK once signed in, otherwise plainly, signing
     /// in when the server asks for it with a 401.
-    async fn post(&mut self, method: &str, name: Option<&str>, body: Value) -> Result<reqwest::Response, Box<dyn std::error::Error>> {
+    async fn post(
+        &mut self,
+        method: &str,
+        name: Option<&str>,
+        body: Value,
+    ) -> Result<reqwest::Response, Box<dyn std::error::Error>> {
         let request = self.build(method, name, &body)?;
         let response = match &self.connection {
             Some(connection) => connection.send(request).await?,
@@ -123,7 +154,10 @@ impl McpSession {
                     let challenge = challenge_of(&response).unwrap_or_default();
                     let connection = self
                         .oauth
-                        .connect_after_challenge(Preset::dynamic(self.server_url.as_str()), challenge)
+                        .connect_after_challenge(
+                            Preset::dynamic(self.server_url.as_str()),
+                            challenge,
+                        )
                         .await?;
                     let retry = self.build(method, name, &body)?;
                     let response = connection.send(retry).await?;
@@ -134,13 +168,21 @@ impl McpSession {
                 }
             }
         };
-        if let Some(id) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+        if let Some(id) = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
             self.session_id = Some(id.to_owned());
         }
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            return Err(format!("{method}: HTTP {status}: {}", text.chars().take(300).collect::<String>()).into());
+            return Err(format!(
+                "{method}: HTTP {status}: {}",
+                text.chars().take(300).collect::<String>()
+            )
+            .into());
         }
         Ok(response)
     }
@@ -158,7 +200,10 @@ fn challenge_of(response: &reqwest::Response) -> Option<www_authenticate::Bearer
 }
 
 /// The JSON-RPC response with `id`, from a JSON body or an SSE stream.
-async fn read_message(response: reqwest::Response, id: u64) -> Result<Value, Box<dyn std::error::Error>> {
+async fn read_message(
+    response: reqwest::Response,
+    id: u64,
+) -> Result<Value, Box<dyn std::error::Error>> {
     let is_sse = response
         .headers()
         .get("content-type")
@@ -169,7 +214,9 @@ async fn read_message(response: reqwest::Response, id: u64) -> Result<Value, Box
         return Ok(serde_json::from_str(&text)?);
     }
     for line in text.lines() {
-        let Some(data) = line.strip_prefix("data:") else { continue };
+        let Some(data) = line.strip_prefix("data:") else {
+            continue;
+        };
         if let Ok(message) = serde_json::from_str::<Value>(data.trim()) {
             if message["id"] == json!(id) {
                 return Ok(message);
