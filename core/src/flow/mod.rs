@@ -14,7 +14,7 @@
 //!
 //! [`DynamicFlow`] discovers everything (401 challenge, RFC 9728, RFC 8414/OIDC) and
 //! registers a client; [`ManualFlow`] starts from what the user typed in. Both end in
-//! the same authorization-code + PKCE grant ([`code_grant`]). Every state is
+//! the same authorization-code + PKCE grant (`code_grant`). Every state is
 //! serializable, so a pending flow can be stored (web backends, browser redirects)
 //! and resumed in another process. A serialized flow holds the PKCE verifier: keep
 //! it server-side or sealed.
