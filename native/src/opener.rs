@@ -104,15 +104,27 @@ impl HeadlessBrowser {
             .map_err(|e| Error::Browser(e.to_string()))?;
         Ok(Self { client })
     }
+
+    /// Follows `url` and its redirects to the end, as `open` does in the
+    /// background; returns the final HTTP status.
+    pub async fn follow(&self, url: &Url) -> Result<u16, Error> {
+        let response = self
+            .client
+            .get(url.as_str())
+            .send()
+            .await
+            .map_err(|e| Error::Browser(format!("headless browser: {e}")))?;
+        Ok(response.status().as_u16())
+    }
 }
 
 impl BrowserOpener for HeadlessBrowser {
     fn open(&self, url: &Url) -> Result<(), Error> {
-        let request = self.client.get(url.as_str());
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Browser("the headless browser needs a tokio runtime".into()))?;
+        let (browser, url) = (self.clone(), url.clone());
         runtime.spawn(async move {
-            if let Err(error) = request.send().await {
+            if let Err(error) = browser.follow(&url).await {
                 tracing::warn!(%error, "headless browser could not follow the authorization URL");
             }
         });
