@@ -4,10 +4,9 @@
 //! registered for the client are accepted, and a request may use only one.
 
 use super::form::Form;
-use super::reply::oauth_error;
+use super::reply::OAuthError;
 use super::state::{AppState, Client};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use mcp_oauth_core::client_auth::AuthMethod;
@@ -27,12 +26,12 @@ struct Presented {
     secret: Option<String>,
 }
 
-/// Authenticates the client of a token request, or answers with the §5.2 error.
+/// Authenticates the client of a token request, or says why not (§5.2).
 pub(crate) fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
-) -> Result<Authenticated, Response> {
+) -> Result<Authenticated, OAuthError> {
     let presented = presented(headers, form)?;
     let client: Option<Client> = state.oauth().clients.get(&presented.client_id).cloned();
     let Some(client) = client else {
@@ -72,7 +71,7 @@ pub(crate) fn authenticate(
 }
 
 /// Reads which method the request uses and the credentials it carries.
-fn presented(headers: &HeaderMap, form: &Form) -> Result<Presented, Response> {
+fn presented(headers: &HeaderMap, form: &Form) -> Result<Presented, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -84,8 +83,7 @@ fn presented(headers: &HeaderMap, form: &Form) -> Result<Presented, Response> {
     let form_secret = form.get("client_secret");
     if let Some(encoded) = basic {
         if form_secret.is_some() {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
+            return Err(OAuthError::bad_request(
                 "invalid_request",
                 "use one client authentication method, not Basic and client_secret together",
             ));
@@ -97,8 +95,7 @@ fn presented(headers: &HeaderMap, form: &Form) -> Result<Presented, Response> {
             ));
         };
         if form_id.is_some_and(|id| id != client_id) {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
+            return Err(OAuthError::bad_request(
                 "invalid_request",
                 "client_id in the body differs from the Basic credentials",
             ));
@@ -146,15 +143,13 @@ fn form_decode(component: &str) -> Option<String> {
 }
 
 /// `401 invalid_client`, with a Basic challenge when Basic was tried (§5.2).
-fn invalid_client(method: AuthMethod, description: &str) -> Response {
-    let mut response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
+fn invalid_client(method: AuthMethod, description: &str) -> OAuthError {
+    let error = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
     if method == AuthMethod::ClientSecretBasic {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"mcp-oauth test server\""),
-        );
+        error.with_basic_challenge()
+    } else {
+        error
     }
-    response
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub(crate) async fn mcp(
 ) -> Response {
     let scopes = match authorize(&state, &headers) {
         Ok(scopes) => scopes,
-        Err(response) => return response,
+        Err(error) => return unauthorized(&state, error),
     };
     let message: Value = match serde_json::from_slice(&body) {
         Ok(message) => message,
@@ -87,8 +87,9 @@ pub(crate) async fn mcp(
     }
 }
 
-/// The scopes of a valid bearer token for this resource, or the `401`.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Response> {
+/// The scopes of a valid bearer token for this resource, or the challenge's
+/// `error` (none when no token was sent, RFC 6750 §3.1).
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Option<&'static str>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -97,7 +98,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Respo
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
     let Some(token) = token else {
-        return Err(unauthorized(state, None));
+        return Err(None);
     };
     let grant = state.oauth().access_tokens.get(token).cloned();
     match grant {
@@ -107,7 +108,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Respo
         {
             Ok(grant.scopes)
         }
-        _ => Err(unauthorized(state, Some("invalid_token"))),
+        _ => Err(Some("invalid_token")),
     }
 }
 

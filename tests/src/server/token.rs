@@ -5,12 +5,12 @@
 
 use super::client_auth::authenticate;
 use super::form::Form;
-use super::reply::{no_store_json, oauth_error};
+use super::reply::{no_store_json, OAuthError};
 use super::state::{random_token, split_scopes, AccessGrant, AppState, OAuthState, RefreshGrant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use mcp_oauth_core::pkce::verify_s256;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -24,22 +24,22 @@ pub(crate) async fn token(
 ) -> Response {
     let form = match Form::parse(&headers, &body) {
         Ok(form) => form,
-        Err(description) => return invalid_request(&description),
+        Err(description) => return invalid_request(description).into_response(),
     };
     let grant_type = form.get("grant_type");
     if !matches!(grant_type, Some("authorization_code" | "refresh_token")) {
         return match grant_type {
             None => invalid_request("grant_type is required"),
-            Some(other) => oauth_error(
-                StatusCode::BAD_REQUEST,
+            Some(other) => OAuthError::bad_request(
                 "unsupported_grant_type",
-                &format!("grant_type {other} is not supported"),
+                format!("grant_type {other} is not supported"),
             ),
-        };
+        }
+        .into_response();
     }
     let client_id = match authenticate(&state, &headers, &form) {
         Ok(client) => client.client_id,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let outcome = if grant_type == Some("authorization_code") {
         authorization_code(&state, &client_id, &form)
@@ -48,12 +48,12 @@ pub(crate) async fn token(
     };
     match outcome {
         Ok(body) => no_store_json(StatusCode::OK, body),
-        Err(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
 /// RFC 6749 §4.1.3 + RFC 7636 §4.6 + RFC 8707 §2.2.
-fn authorization_code(state: &AppState, client_id: &str, form: &Form) -> Result<Value, Response> {
+fn authorization_code(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAuthError> {
     let code = form
         .get("code")
         .ok_or_else(|| invalid_request("code is required"))?;
@@ -103,7 +103,7 @@ fn authorization_code(state: &AppState, client_id: &str, form: &Form) -> Result<
 }
 
 /// RFC 6749 §6 with rotation and the original grant's resource.
-fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, Response> {
+fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAuthError> {
     let token = form
         .get("refresh_token")
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
@@ -130,10 +130,9 @@ fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, Resp
         Some(scope) => {
             let requested = split_scopes(Some(scope));
             if let Some(extra) = requested.iter().find(|s| !grant.scopes.contains(s)) {
-                return Err(oauth_error(
-                    StatusCode::BAD_REQUEST,
+                return Err(OAuthError::bad_request(
                     "invalid_scope",
-                    &format!("scope {extra} exceeds the original grant"),
+                    format!("scope {extra} exceeds the original grant"),
                 ));
             }
             requested
@@ -157,14 +156,13 @@ fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, Resp
 
 /// RFC 8707: a token request names the same resource as the grant (or, when the
 /// grant named none, none either).
-fn check_same_resource(granted: Option<&str>, requested: Option<&str>) -> Result<(), Response> {
+fn check_same_resource(granted: Option<&str>, requested: Option<&str>) -> Result<(), OAuthError> {
     if granted == requested {
         return Ok(());
     }
-    Err(oauth_error(
-        StatusCode::BAD_REQUEST,
+    Err(OAuthError::bad_request(
         "invalid_target",
-        &format!(
+        format!(
             "resource {} differs from the authorization request's {}",
             requested.unwrap_or("(absent)"),
             granted.unwrap_or("(absent)")
@@ -216,10 +214,10 @@ fn issue(
     body
 }
 
-fn invalid_request(description: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
+fn invalid_request(description: impl Into<String>) -> OAuthError {
+    OAuthError::bad_request("invalid_request", description)
 }
 
-fn invalid_grant(description: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::bad_request("invalid_grant", description)
 }
