@@ -492,3 +492,21 @@ async fn malformed_token_requests_are_400_invalid_request() {
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_rotated_token_let_exactly_one_win() {
+    let server = start(TestServerConfig::default()).await;
+    let (client_id, first) = public_client_tokens(&server, &[]).await;
+    let rt = first
+        .str("refresh_token")
+        .expect("refresh token")
+        .to_owned();
+    let (a, b) = tokio::join!(
+        refresh(&server, &client_id, &rt, &[]),
+        refresh(&server, &client_id, &rt, &[])
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::BAD_REQUEST]);
+    server.shutdown().await;
+}
