@@ -32,6 +32,15 @@ impl Exit {
         }
     }
 
+    /// Anything else that went wrong.
+    pub fn failure(message: String) -> Self {
+        Self {
+            code: 1,
+            message,
+            error_code: None,
+        }
+    }
+
     /// Prints the error and turns it into the process exit code.
     pub fn report(self) -> ExitCode {
         match self.error_code {
