@@ -3,10 +3,14 @@
 //! candidate URLs in exactly the order the MCP specification gives, and the
 //! 2025-03-26 fallbacks for servers that predate RFC 9728.
 //!
-//! CONTRACT (stub: to be implemented).
+//!
+//! <https://www.rfc-editor.org/rfc/rfc9728>, <https://www.rfc-editor.org/rfc/rfc8414>,
+//! <https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization>
 
 use crate::http::{BodyError, HttpResponse};
+use crate::loopback::is_secure_or_loopback;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use url::Url;
 
 /// RFC 9728 protected-resource metadata.
@@ -130,65 +134,1012 @@ pub enum DiscoveryError {
     },
 }
 
+impl DiscoveryError {
+    /// [`DiscoveryError::AuthorizationServerNotFound`] after trying every candidate URL.
+    pub fn not_found(issuer: &str, tried: &[Url]) -> Self {
+        Self::AuthorizationServerNotFound {
+            issuer: issuer.to_owned(),
+            tried: tried.iter().map(Url::as_str).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    fn invalid(url: &Url, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            url: url.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+const PROTECTED_RESOURCE_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+const OAUTH_AUTHORIZATION_SERVER_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+const OPENID_CONFIGURATION_WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
 /// RFC 9728 §3.1 well-known URLs for a resource, in the order to try them:
 /// path-suffixed first, then the root (the first is skipped when the path is `/`).
+///
+/// One trailing slash of the path is dropped before inserting, as RFC 8414 §3.1 asks
+/// of issuers. The query and fragment are dropped: the MCP specification's examples
+/// build the URL from the path alone, and a query would end up on the metadata URL.
 pub fn protected_resource_metadata_urls(server: &Url) -> Vec<Url> {
-    let _ = server;
-    todo!()
+    let path = trimmed_path(server);
+    let root = at_origin(server, PROTECTED_RESOURCE_WELL_KNOWN);
+    if path.is_empty() {
+        return vec![root];
+    }
+    let inserted = at_origin(server, &format!("{PROTECTED_RESOURCE_WELL_KNOWN}{path}"));
+    vec![inserted, root]
 }
 
 /// RFC 8414 §3.1 / OIDC discovery URLs for an issuer, in exactly the MCP order.
+///
+/// With a path (`https://a/t1`): OAuth path-inserted, OIDC path-inserted, then OIDC
+/// path-appended. Without one: OAuth, then OIDC. Nothing else: a root fallback for a
+/// path issuer would fetch another tenant's metadata. The issuer must be an absolute
+/// http(s) URL without query or fragment (RFC 8414 §2), and https unless loopback.
 pub fn authorization_server_metadata_urls(issuer: &str) -> Result<Vec<Url>, DiscoveryError> {
-    let _ = issuer;
-    todo!()
+    let url = parse_issuer(issuer)?;
+    let path = trimmed_path(&url);
+    if path.is_empty() {
+        return Ok(vec![
+            at_origin(&url, OAUTH_AUTHORIZATION_SERVER_WELL_KNOWN),
+            at_origin(&url, OPENID_CONFIGURATION_WELL_KNOWN),
+        ]);
+    }
+    Ok(vec![
+        at_origin(
+            &url,
+            &format!("{OAUTH_AUTHORIZATION_SERVER_WELL_KNOWN}{path}"),
+        ),
+        at_origin(&url, &format!("{OPENID_CONFIGURATION_WELL_KNOWN}{path}")),
+        at_origin(&url, &format!("{path}{OPENID_CONFIGURATION_WELL_KNOWN}")),
+    ])
 }
 
 /// 2025-03-26 servers without RFC 9728 metadata: the MCP server's origin acts as the
 /// issuer (no path, no trailing slash), e.g. `https://h:8443`.
 pub fn legacy_issuer(server: &Url) -> String {
-    let _ = server;
-    todo!()
+    server.origin().ascii_serialization()
 }
 
 /// 2025-03-26 default endpoints when the origin has no metadata either:
 /// `/authorize`, `/token` and `/register` at the server's origin.
+///
+/// S256 is listed because the 2025-03-26 revision already made PKCE mandatory, so a
+/// server of that revision supports it. The client-auth methods stay unknown
+/// (absent, which RFC 8414 reads as `client_secret_basic`).
 pub fn legacy_default_metadata(server: &Url) -> AuthorizationServerMetadata {
-    let _ = server;
-    todo!()
+    AuthorizationServerMetadata {
+        issuer: legacy_issuer(server),
+        authorization_endpoint: at_origin(server, "/authorize"),
+        token_endpoint: at_origin(server, "/token"),
+        registration_endpoint: Some(at_origin(server, "/register")),
+        scopes_supported: None,
+        code_challenge_methods_supported: Some(vec!["S256".into()]),
+        token_endpoint_auth_methods_supported: None,
+        grant_types_supported: None,
+        client_id_metadata_document_supported: false,
+        authorization_response_iss_parameter_supported: false,
+    }
 }
 
 /// The canonical resource URI (RFC 8707 §2, MCP "Canonical Server URI") for a server
 /// URL: lower-case scheme and host, no fragment, no trailing slash on an empty path.
+///
+/// Other paths are kept exactly, trailing slash included, since servers may tell
+/// `/mcp` and `/mcp/` apart. The query is kept (RFC 8707 only discourages it, and
+/// dropping it could name another resource); user info is dropped (it is a
+/// credential, not part of the resource's identity).
 pub fn canonical_resource_uri(server: &Url) -> String {
-    let _ = server;
-    todo!()
+    let mut url = server.clone();
+    url.set_fragment(None);
+    // Fails only for URLs without a host, which have no user info to drop.
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    if url.path() != "/" {
+        return url.into();
+    }
+    let mut canonical = url[..url::Position::BeforePath].to_owned();
+    if let Some(query) = url.query() {
+        canonical.push('?');
+        canonical.push_str(query);
+    }
+    canonical
 }
 
 /// Parses a PRM response fetched from `url`.
+///
+/// `resource` must be a URL. `authorization_servers` is optional in RFC 9728, but a
+/// document without one gives an MCP client nowhere to go, so it is required here.
 pub fn parse_protected_resource_metadata(
     url: &Url,
     response: &HttpResponse,
 ) -> Result<ProtectedResourceMetadata, DiscoveryError> {
-    let _ = (url, response);
-    todo!()
+    let object = json_object(url, response)?;
+    let fields = Fields {
+        url,
+        object: &object,
+    };
+    let resource = fields.required_string("resource")?;
+    Url::parse(&resource).map_err(|e| {
+        DiscoveryError::invalid(url, format!("`resource` {resource:?} is not a URL: {e}"))
+    })?;
+    let authorization_servers = fields
+        .string_array("authorization_servers")?
+        .unwrap_or_default();
+    if authorization_servers.is_empty() {
+        return Err(DiscoveryError::invalid(
+            url,
+            "the resource names no authorization server (`authorization_servers` is missing or empty)",
+        ));
+    }
+    for server in &authorization_servers {
+        Url::parse(server).map_err(|e| {
+            DiscoveryError::invalid(
+                url,
+                format!("`authorization_servers` entry {server:?} is not a URL: {e}"),
+            )
+        })?;
+    }
+    Ok(ProtectedResourceMetadata {
+        resource,
+        authorization_servers,
+        scopes_supported: fields.string_array("scopes_supported")?,
+    })
 }
 
 /// RFC 9728 §3.3: the PRM's `resource` must identify the server being accessed.
+///
+/// Accepted: the same origin (scheme, host, port) and a resource path that is the
+/// server's path or a whole-segment prefix of it (one trailing slash ignored on
+/// each), so `http://h:3000` covers `http://h:3000/mcp` (servers in the official
+/// conformance suite publish the bare origin) while `/mc` does not cover `/mcp`.
+/// The query is not compared. The `resource` itself is left untouched: it is sent
+/// verbatim as the RFC 8707 `resource` parameter later.
 pub fn check_resource(
     metadata: &ProtectedResourceMetadata,
     server: &Url,
 ) -> Result<(), DiscoveryError> {
-    let _ = (metadata, server);
-    todo!()
+    let mismatch = || DiscoveryError::ResourceMismatch {
+        expected: server.to_string(),
+        found: metadata.resource.clone(),
+    };
+    let resource = Url::parse(&metadata.resource).map_err(|_| mismatch())?;
+    let same_origin = resource.origin() == server.origin() && resource.origin().is_tuple();
+    if same_origin && is_path_prefix(trimmed_path(&resource), trimmed_path(server)) {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
 }
 
 /// Parses and validates AS metadata fetched from `url` for `expected_issuer`: the
 /// issuer must be identical, endpoints https-or-loopback, S256 advertised.
+///
+/// Checks run in the order that matters for safety: a document for another issuer is
+/// rejected before anything else in it is looked at.
 pub fn parse_authorization_server_metadata(
     url: &Url,
     expected_issuer: &str,
     response: &HttpResponse,
 ) -> Result<AuthorizationServerMetadata, DiscoveryError> {
-    let _ = (url, expected_issuer, response);
-    todo!()
+    let object = json_object(url, response)?;
+    let fields = Fields {
+        url,
+        object: &object,
+    };
+    let issuer = fields.required_string("issuer")?;
+    // RFC 8414 §3.3 and MCP 2026-07-28: identical strings, no normalization.
+    if issuer != expected_issuer {
+        return Err(DiscoveryError::IssuerMismatch {
+            expected: expected_issuer.to_owned(),
+            found: issuer,
+        });
+    }
+    let issuer_url = Url::parse(&issuer)
+        .map_err(|e| DiscoveryError::invalid(url, format!("`issuer` is not a URL: {e}")))?;
+    require_secure("issuer", &issuer_url)?;
+    let authorization_endpoint = fields.endpoint("authorization_endpoint")?;
+    let token_endpoint = fields.endpoint("token_endpoint")?;
+    let registration_endpoint = match fields.optional_string("registration_endpoint")? {
+        Some(_) => Some(fields.endpoint("registration_endpoint")?),
+        None => None,
+    };
+    let code_challenge_methods_supported =
+        fields.string_array("code_challenge_methods_supported")?;
+    let has_s256 = code_challenge_methods_supported
+        .as_deref()
+        .is_some_and(|methods| methods.iter().any(|m| m == "S256"));
+    if !has_s256 {
+        return Err(DiscoveryError::PkceNotSupported { issuer });
+    }
+    Ok(AuthorizationServerMetadata {
+        issuer,
+        authorization_endpoint,
+        token_endpoint,
+        registration_endpoint,
+        scopes_supported: fields.string_array("scopes_supported")?,
+        code_challenge_methods_supported,
+        token_endpoint_auth_methods_supported: fields
+            .string_array("token_endpoint_auth_methods_supported")?,
+        grant_types_supported: fields.string_array("grant_types_supported")?,
+        client_id_metadata_document_supported: fields
+            .flag("client_id_metadata_document_supported")?,
+        authorization_response_iss_parameter_supported: fields
+            .flag("authorization_response_iss_parameter_supported")?,
+    })
+}
+
+/// An issuer identifier as RFC 8414 §2 defines it, safe to fetch metadata for.
+fn parse_issuer(issuer: &str) -> Result<Url, DiscoveryError> {
+    let invalid = |reason: &str| DiscoveryError::InvalidUrl {
+        url: issuer.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(issuer).map_err(|e| invalid(&format!("not an absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "https" | "http") || !url.has_host() {
+        return Err(invalid("an issuer must be an https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("an issuer must not have a query or fragment"));
+    }
+    require_secure("issuer", &url)?;
+    Ok(url)
+}
+
+fn require_secure(what: &'static str, url: &Url) -> Result<(), DiscoveryError> {
+    if is_secure_or_loopback(url) {
+        Ok(())
+    } else {
+        Err(DiscoveryError::InsecureEndpoint {
+            what,
+            url: url.to_string(),
+        })
+    }
+}
+
+/// The URL's path without one trailing slash; empty for the root.
+fn trimmed_path(url: &Url) -> &str {
+    let path = url.path();
+    path.strip_suffix('/').unwrap_or(path)
+}
+
+/// `path` at the URL's origin: no user info, query or fragment.
+fn at_origin(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    url.set_path(path);
+    url.set_query(None);
+    url.set_fragment(None);
+    // Fails only for URLs without a host, which have no user info to drop.
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url
+}
+
+/// Whether `prefix` is `path` or a run of its leading whole segments (both trimmed).
+fn is_path_prefix(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+fn json_object(
+    url: &Url,
+    response: &HttpResponse,
+) -> Result<serde_json::Map<String, Value>, DiscoveryError> {
+    response
+        .json_object()
+        .map_err(|source| DiscoveryError::Body {
+            url: url.to_string(),
+            source,
+        })
+}
+
+/// Typed access to a metadata document's members, with errors naming the member.
+/// `null` counts as absent: some servers emit every member, set or not.
+struct Fields<'a> {
+    url: &'a Url,
+    object: &'a serde_json::Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.object.get(name).filter(|v| !v.is_null())
+    }
+
+    fn wrong_type(&self, name: &str, expected: &str) -> DiscoveryError {
+        DiscoveryError::invalid(self.url, format!("`{name}` must be {expected}"))
+    }
+
+    fn optional_string(&self, name: &str) -> Result<Option<String>, DiscoveryError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.wrong_type(name, "a string")),
+        }
+    }
+
+    fn required_string(&self, name: &str) -> Result<String, DiscoveryError> {
+        self.optional_string(name)?.ok_or_else(|| {
+            DiscoveryError::invalid(self.url, format!("missing required field `{name}`"))
+        })
+    }
+
+    fn string_array(&self, name: &str) -> Result<Option<Vec<String>>, DiscoveryError> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let wrong = || self.wrong_type(name, "an array of strings");
+        let items = value.as_array().ok_or_else(wrong)?;
+        items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, DiscoveryError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.wrong_type(name, "true or false")),
+        }
+    }
+
+    /// A required endpoint: a URL that is https, or http on loopback.
+    fn endpoint(&self, name: &'static str) -> Result<Url, DiscoveryError> {
+        let value = self.required_string(name)?;
+        let url = Url::parse(&value).map_err(|e| {
+            DiscoveryError::invalid(self.url, format!("`{name}` {value:?} is not a URL: {e}"))
+        })?;
+        require_secure(name, &url)?;
+        Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    fn strings(urls: &[Url]) -> Vec<&str> {
+        urls.iter().map(Url::as_str).collect()
+    }
+
+    fn as_document(issuer: &str) -> Value {
+        json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "registration_endpoint": format!("{issuer}/register"),
+            "code_challenge_methods_supported": ["plain", "S256"],
+            "response_types_supported": ["code"],
+        })
+    }
+
+    fn parse_as(
+        issuer: &str,
+        document: &Value,
+    ) -> Result<AuthorizationServerMetadata, DiscoveryError> {
+        let at = url("https://auth.example.com/.well-known/oauth-authorization-server");
+        parse_authorization_server_metadata(&at, issuer, &HttpResponse::json_body(200, document))
+    }
+
+    fn prm_url() -> Url {
+        url("https://mcp.example.com/.well-known/oauth-protected-resource")
+    }
+
+    fn parse_prm(document: &Value) -> Result<ProtectedResourceMetadata, DiscoveryError> {
+        parse_protected_resource_metadata(&prm_url(), &HttpResponse::json_body(200, document))
+    }
+
+    fn invalid(reason: &str) -> DiscoveryError {
+        DiscoveryError::Invalid {
+            url: "https://auth.example.com/.well-known/oauth-authorization-server".into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn invalid_prm(reason: &str) -> DiscoveryError {
+        DiscoveryError::Invalid {
+            url: prm_url().to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn protected_resource_metadata_url_table() {
+        let table: &[(&str, &[&str])] = &[
+            // MCP authorization spec example.
+            (
+                "https://example.com/public/mcp",
+                &[
+                    "https://example.com/.well-known/oauth-protected-resource/public/mcp",
+                    "https://example.com/.well-known/oauth-protected-resource",
+                ],
+            ),
+            // RFC 9728 §3.1 example.
+            (
+                "https://resource.example.com/resource1",
+                &[
+                    "https://resource.example.com/.well-known/oauth-protected-resource/resource1",
+                    "https://resource.example.com/.well-known/oauth-protected-resource",
+                ],
+            ),
+            (
+                "https://resource.example.com",
+                &["https://resource.example.com/.well-known/oauth-protected-resource"],
+            ),
+            (
+                "https://resource.example.com/",
+                &["https://resource.example.com/.well-known/oauth-protected-resource"],
+            ),
+            // One trailing slash dropped; port kept; query, fragment and user info dropped.
+            (
+                "http://localhost:3000/mcp/?session=1#frag",
+                &[
+                    "http://localhost:3000/.well-known/oauth-protected-resource/mcp",
+                    "http://localhost:3000/.well-known/oauth-protected-resource",
+                ],
+            ),
+            (
+                "https://user:pw@MCP.Example.com:8443/a/b",
+                &[
+                    "https://mcp.example.com:8443/.well-known/oauth-protected-resource/a/b",
+                    "https://mcp.example.com:8443/.well-known/oauth-protected-resource",
+                ],
+            ),
+        ];
+        for (server, expected) in table {
+            assert_eq!(
+                strings(&protected_resource_metadata_urls(&url(server))),
+                *expected,
+                "{server}"
+            );
+        }
+    }
+
+    #[test]
+    fn authorization_server_metadata_url_table() {
+        let table: &[(&str, &[&str])] = &[
+            // MCP authorization spec examples.
+            (
+                "https://auth.example.com/tenant1",
+                &[
+                    "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+                    "https://auth.example.com/.well-known/openid-configuration/tenant1",
+                    "https://auth.example.com/tenant1/.well-known/openid-configuration",
+                ],
+            ),
+            (
+                "https://auth.example.com",
+                &[
+                    "https://auth.example.com/.well-known/oauth-authorization-server",
+                    "https://auth.example.com/.well-known/openid-configuration",
+                ],
+            ),
+            // RFC 8414 §3.1 example.
+            (
+                "https://example.com/issuer1",
+                &[
+                    "https://example.com/.well-known/oauth-authorization-server/issuer1",
+                    "https://example.com/.well-known/openid-configuration/issuer1",
+                    "https://example.com/issuer1/.well-known/openid-configuration",
+                ],
+            ),
+            // Trailing slashes and ports.
+            (
+                "https://auth.example.com/",
+                &[
+                    "https://auth.example.com/.well-known/oauth-authorization-server",
+                    "https://auth.example.com/.well-known/openid-configuration",
+                ],
+            ),
+            (
+                "https://auth.example.com:8443/a/b/",
+                &[
+                    "https://auth.example.com:8443/.well-known/oauth-authorization-server/a/b",
+                    "https://auth.example.com:8443/.well-known/openid-configuration/a/b",
+                    "https://auth.example.com:8443/a/b/.well-known/openid-configuration",
+                ],
+            ),
+            (
+                "http://localhost:3000",
+                &[
+                    "http://localhost:3000/.well-known/oauth-authorization-server",
+                    "http://localhost:3000/.well-known/openid-configuration",
+                ],
+            ),
+        ];
+        for (issuer, expected) in table {
+            assert_eq!(
+                strings(&authorization_server_metadata_urls(issuer).unwrap()),
+                *expected,
+                "{issuer}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_issuers_are_rejected_before_any_fetch() {
+        for issuer in [
+            "",
+            "auth.example.com",
+            "/tenant1",
+            "https://auth.example.com/?tenant=1",
+            "https://auth.example.com/#x",
+            "ftp://auth.example.com",
+            "mailto:a@example.com",
+        ] {
+            assert!(
+                matches!(
+                    authorization_server_metadata_urls(issuer),
+                    Err(DiscoveryError::InvalidUrl { ref url, .. }) if url == issuer
+                ),
+                "{issuer}"
+            );
+        }
+        assert_eq!(
+            authorization_server_metadata_urls("http://auth.example.com"),
+            Err(DiscoveryError::InsecureEndpoint {
+                what: "issuer",
+                url: "http://auth.example.com/".into()
+            })
+        );
+    }
+
+    #[test]
+    fn legacy_issuer_is_the_origin_without_a_trailing_slash() {
+        let table = [
+            ("http://localhost:3000/mcp", "http://localhost:3000"),
+            ("https://h:8443/a/b?q#f", "https://h:8443"),
+            ("https://MCP.example.com:443/", "https://mcp.example.com"),
+        ];
+        for (server, expected) in table {
+            assert_eq!(legacy_issuer(&url(server)), expected, "{server}");
+        }
+    }
+
+    #[test]
+    fn legacy_default_metadata_uses_the_origin_endpoints() {
+        let metadata = legacy_default_metadata(&url("http://localhost:3000/mcp?x=1"));
+        assert_eq!(
+            metadata,
+            AuthorizationServerMetadata {
+                issuer: "http://localhost:3000".into(),
+                authorization_endpoint: url("http://localhost:3000/authorize"),
+                token_endpoint: url("http://localhost:3000/token"),
+                registration_endpoint: Some(url("http://localhost:3000/register")),
+                scopes_supported: None,
+                code_challenge_methods_supported: Some(vec!["S256".into()]),
+                token_endpoint_auth_methods_supported: None,
+                grant_types_supported: None,
+                client_id_metadata_document_supported: false,
+                authorization_response_iss_parameter_supported: false,
+            }
+        );
+    }
+
+    #[test]
+    fn canonical_resource_uri_table() {
+        let table = [
+            ("https://mcp.example.com/", "https://mcp.example.com"),
+            ("https://mcp.example.com", "https://mcp.example.com"),
+            ("HTTPS://MCP.Example.COM/mcp", "https://mcp.example.com/mcp"),
+            (
+                "https://mcp.example.com/mcp/",
+                "https://mcp.example.com/mcp/",
+            ),
+            (
+                "https://mcp.example.com:8443/server/mcp#frag",
+                "https://mcp.example.com:8443/server/mcp",
+            ),
+            (
+                "https://mcp.example.com:443/mcp",
+                "https://mcp.example.com/mcp",
+            ),
+            (
+                "https://mcp.example.com/?tenant=a#f",
+                "https://mcp.example.com?tenant=a",
+            ),
+            (
+                "https://mcp.example.com/mcp?tenant=a",
+                "https://mcp.example.com/mcp?tenant=a",
+            ),
+            (
+                "https://user:pw@mcp.example.com/mcp",
+                "https://mcp.example.com/mcp",
+            ),
+            ("http://127.0.0.1:3000/", "http://127.0.0.1:3000"),
+        ];
+        for (server, expected) in table {
+            assert_eq!(canonical_resource_uri(&url(server)), expected, "{server}");
+        }
+    }
+
+    #[test]
+    fn protected_resource_metadata_parses_rfc9728_example() {
+        // RFC 9728 §3.2, trimmed to the members core reads (others are ignored).
+        let prm = parse_prm(&json!({
+            "resource": "https://resource.example.com",
+            "authorization_servers": ["https://as1.example.com", "https://as2.example.net"],
+            "bearer_methods_supported": ["header", "body"],
+            "scopes_supported": ["profile", "email", "phone"],
+            "resource_documentation": "https://resource.example.com/resource_documentation.html",
+        }))
+        .unwrap();
+        assert_eq!(
+            prm,
+            ProtectedResourceMetadata {
+                resource: "https://resource.example.com".into(),
+                authorization_servers: vec![
+                    "https://as1.example.com".into(),
+                    "https://as2.example.net".into()
+                ],
+                scopes_supported: Some(vec!["profile".into(), "email".into(), "phone".into()]),
+            }
+        );
+    }
+
+    #[test]
+    fn protected_resource_metadata_error_table() {
+        let table = [
+            (json!({ "authorization_servers": ["https://as"] }), "missing required field `resource`"),
+            (json!({ "resource": 7, "authorization_servers": ["https://as"] }), "`resource` must be a string"),
+            (
+                json!({ "resource": "https://r" }),
+                "the resource names no authorization server (`authorization_servers` is missing or empty)",
+            ),
+            (
+                json!({ "resource": "https://r", "authorization_servers": [] }),
+                "the resource names no authorization server (`authorization_servers` is missing or empty)",
+            ),
+            (
+                json!({ "resource": "https://r", "authorization_servers": "https://as" }),
+                "`authorization_servers` must be an array of strings",
+            ),
+            (
+                json!({ "resource": "https://r", "authorization_servers": [1] }),
+                "`authorization_servers` must be an array of strings",
+            ),
+            (
+                json!({ "resource": "https://r", "authorization_servers": ["https://as"], "scopes_supported": "a b" }),
+                "`scopes_supported` must be an array of strings",
+            ),
+        ];
+        for (document, reason) in table {
+            assert_eq!(parse_prm(&document), Err(invalid_prm(reason)), "{document}");
+        }
+        for (document, prefix) in [
+            (
+                json!({ "resource": "/mcp", "authorization_servers": ["https://as"] }),
+                "`resource` \"/mcp\" is not a URL",
+            ),
+            (
+                json!({ "resource": "https://r", "authorization_servers": ["as.example"] }),
+                "`authorization_servers` entry \"as.example\" is not a URL",
+            ),
+        ] {
+            match parse_prm(&document) {
+                Err(DiscoveryError::Invalid { reason, .. }) => {
+                    assert!(reason.starts_with(prefix), "{reason}")
+                }
+                other => panic!("{document}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unreadable_bodies_name_the_url() {
+        let at = prm_url();
+        let html = HttpResponse::new(
+            200,
+            vec![("Content-Type".into(), "text/html".into())],
+            "<html>",
+        );
+        assert_eq!(
+            parse_protected_resource_metadata(&at, &html),
+            Err(DiscoveryError::Body {
+                url: at.to_string(),
+                source: BodyError::NotJson {
+                    content_type: "text/html".into()
+                }
+            })
+        );
+        let array = HttpResponse::json_body(200, &json!([]));
+        assert!(matches!(
+            parse_authorization_server_metadata(&at, "https://as", &array),
+            Err(DiscoveryError::Body {
+                source: BodyError::Json { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn check_resource_table() {
+        let table = [
+            // (resource, server, accepted)
+            (
+                "https://mcp.example.com/mcp",
+                "https://mcp.example.com/mcp",
+                true,
+            ),
+            (
+                "https://mcp.example.com/mcp/",
+                "https://mcp.example.com/mcp",
+                true,
+            ),
+            (
+                "https://mcp.example.com/mcp",
+                "https://mcp.example.com/mcp/",
+                true,
+            ),
+            (
+                "https://MCP.example.com:443/mcp",
+                "https://mcp.example.com/mcp",
+                true,
+            ),
+            // Bare origin, as the official conformance suite's servers publish it.
+            ("http://localhost:3000", "http://localhost:3000/mcp", true),
+            ("http://localhost:3000/", "http://localhost:3000/mcp", true),
+            (
+                "https://mcp.example.com/a",
+                "https://mcp.example.com/a/b/mcp",
+                true,
+            ),
+            (
+                "https://mcp.example.com/mcp",
+                "https://mcp.example.com/mcp?x=1",
+                true,
+            ),
+            // Segment prefix only.
+            (
+                "https://mcp.example.com/mc",
+                "https://mcp.example.com/mcp",
+                false,
+            ),
+            (
+                "https://mcp.example.com/mcp/sub",
+                "https://mcp.example.com/mcp",
+                false,
+            ),
+            // Siblings, other origins.
+            (
+                "https://mcp.example.com/other",
+                "https://mcp.example.com/mcp",
+                false,
+            ),
+            ("http://localhost:3001", "http://localhost:3000/mcp", false),
+            (
+                "http://mcp.example.com/mcp",
+                "https://mcp.example.com/mcp",
+                false,
+            ),
+            (
+                "https://evil.example.com/mcp",
+                "https://mcp.example.com/mcp",
+                false,
+            ),
+            (
+                "https://mcp.example.com.evil/mcp",
+                "https://mcp.example.com/mcp",
+                false,
+            ),
+            ("not a url", "https://mcp.example.com/mcp", false),
+        ];
+        for (resource, server, accepted) in table {
+            let metadata = ProtectedResourceMetadata {
+                resource: resource.into(),
+                authorization_servers: vec!["https://as".into()],
+                scopes_supported: None,
+            };
+            let expected = if accepted {
+                Ok(())
+            } else {
+                Err(DiscoveryError::ResourceMismatch {
+                    expected: url(server).to_string(),
+                    found: resource.into(),
+                })
+            };
+            assert_eq!(
+                check_resource(&metadata, &url(server)),
+                expected,
+                "{resource} for {server}"
+            );
+        }
+    }
+
+    #[test]
+    fn authorization_server_metadata_parses_a_valid_document() {
+        let mut document = as_document("https://auth.example.com/tenant1");
+        document["scopes_supported"] = json!(["openid", "offline_access"]);
+        document["token_endpoint_auth_methods_supported"] = json!(["none"]);
+        document["grant_types_supported"] = json!(["authorization_code", "refresh_token"]);
+        document["client_id_metadata_document_supported"] = json!(true);
+        document["authorization_response_iss_parameter_supported"] = json!(true);
+        let metadata = parse_as("https://auth.example.com/tenant1", &document).unwrap();
+        assert_eq!(metadata.issuer, "https://auth.example.com/tenant1");
+        assert_eq!(
+            metadata.token_endpoint,
+            url("https://auth.example.com/tenant1/token")
+        );
+        assert_eq!(
+            metadata.registration_endpoint,
+            Some(url("https://auth.example.com/tenant1/register"))
+        );
+        assert!(metadata.supports_scope("offline_access"));
+        assert!(metadata.client_id_metadata_document_supported);
+        assert!(metadata.authorization_response_iss_parameter_supported);
+        assert_eq!(
+            metadata.token_endpoint_auth_methods_supported,
+            Some(vec!["none".into()])
+        );
+    }
+
+    #[test]
+    fn authorization_server_metadata_treats_null_and_absent_alike() {
+        let mut document = as_document("http://localhost:3000");
+        document["registration_endpoint"] = Value::Null;
+        document["scopes_supported"] = Value::Null;
+        let metadata = parse_as("http://localhost:3000", &document).unwrap();
+        assert_eq!(metadata.registration_endpoint, None);
+        assert_eq!(metadata.scopes_supported, None);
+        assert!(!metadata.client_id_metadata_document_supported);
+    }
+
+    #[test]
+    fn authorization_server_metadata_error_table() {
+        let issuer = "https://auth.example.com";
+        let with = |name: &str, value: Value| {
+            let mut document = as_document(issuer);
+            document[name] = value;
+            document
+        };
+        let without = |name: &str| {
+            let mut document = as_document(issuer);
+            document.as_object_mut().unwrap().remove(name);
+            document
+        };
+        let table = [
+            (
+                without("issuer"),
+                invalid("missing required field `issuer`"),
+            ),
+            (
+                without("authorization_endpoint"),
+                invalid("missing required field `authorization_endpoint`"),
+            ),
+            (
+                without("token_endpoint"),
+                invalid("missing required field `token_endpoint`"),
+            ),
+            (
+                with("issuer", json!(["x"])),
+                invalid("`issuer` must be a string"),
+            ),
+            (
+                with("client_id_metadata_document_supported", json!("yes")),
+                invalid("`client_id_metadata_document_supported` must be true or false"),
+            ),
+            (
+                with("code_challenge_methods_supported", json!("S256")),
+                invalid("`code_challenge_methods_supported` must be an array of strings"),
+            ),
+            // Identical strings only: a trailing slash is a different issuer.
+            (
+                with("issuer", json!("https://auth.example.com/")),
+                DiscoveryError::IssuerMismatch {
+                    expected: issuer.into(),
+                    found: "https://auth.example.com/".into(),
+                },
+            ),
+            (
+                with("issuer", json!("https://evil.example.com")),
+                DiscoveryError::IssuerMismatch {
+                    expected: issuer.into(),
+                    found: "https://evil.example.com".into(),
+                },
+            ),
+            (
+                with(
+                    "authorization_endpoint",
+                    json!("http://auth.example.com/authorize"),
+                ),
+                DiscoveryError::InsecureEndpoint {
+                    what: "authorization_endpoint",
+                    url: "http://auth.example.com/authorize".into(),
+                },
+            ),
+            (
+                with("token_endpoint", json!("http://auth.example.com/token")),
+                DiscoveryError::InsecureEndpoint {
+                    what: "token_endpoint",
+                    url: "http://auth.example.com/token".into(),
+                },
+            ),
+            (
+                with(
+                    "registration_endpoint",
+                    json!("http://auth.example.com/register"),
+                ),
+                DiscoveryError::InsecureEndpoint {
+                    what: "registration_endpoint",
+                    url: "http://auth.example.com/register".into(),
+                },
+            ),
+            (
+                without("code_challenge_methods_supported"),
+                DiscoveryError::PkceNotSupported {
+                    issuer: issuer.into(),
+                },
+            ),
+            (
+                with("code_challenge_methods_supported", json!(["plain"])),
+                DiscoveryError::PkceNotSupported {
+                    issuer: issuer.into(),
+                },
+            ),
+            (
+                with("code_challenge_methods_supported", json!(["s256"])),
+                DiscoveryError::PkceNotSupported {
+                    issuer: issuer.into(),
+                },
+            ),
+        ];
+        for (document, expected) in table {
+            assert_eq!(parse_as(issuer, &document), Err(expected), "{document}");
+        }
+        match parse_as(issuer, &with("token_endpoint", json!("/token"))) {
+            Err(DiscoveryError::Invalid { reason, .. }) => {
+                assert!(
+                    reason.starts_with("`token_endpoint` \"/token\" is not a URL"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_insecure_issuer_is_refused_even_when_it_matches() {
+        let issuer = "http://auth.example.com";
+        let mut document = as_document("https://auth.example.com");
+        document["issuer"] = json!(issuer);
+        assert_eq!(
+            parse_as(issuer, &document),
+            Err(DiscoveryError::InsecureEndpoint {
+                what: "issuer",
+                url: "http://auth.example.com/".into()
+            })
+        );
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_for_local_test_servers() {
+        for issuer in [
+            "http://localhost:3000",
+            "http://127.0.0.1:9000/t1",
+            "http://[::1]:8080",
+        ] {
+            assert!(parse_as(issuer, &as_document(issuer)).is_ok(), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn not_found_lists_every_url_tried() {
+        let tried = authorization_server_metadata_urls("https://auth.example.com").unwrap();
+        assert_eq!(
+            DiscoveryError::not_found("https://auth.example.com", &tried),
+            DiscoveryError::AuthorizationServerNotFound {
+                issuer: "https://auth.example.com".into(),
+                tried: "https://auth.example.com/.well-known/oauth-authorization-server, https://auth.example.com/.well-known/openid-configuration".into(),
+            }
+        );
+    }
 }
