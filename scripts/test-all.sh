@@ -29,7 +29,7 @@ cargo build -p mcp-oauth-core --target wasm32-unknown-unknown --locked
 step "core stays sans-IO"
 forbidden=$(cargo tree -p mcp-oauth-core -e normal --prefix none --locked | grep -E '^(tokio|reqwest|hyper|mio) ' || true)
 if [ -n "$forbidden" ]; then echo "core depends on I/O crates: $forbidden" >&2; exit 1; fi
-if grep -rnE 'SystemTime::now|std::net|Instant::now' core/src; then echo "core must not read clocks or touch sockets" >&2; exit 1; fi
+if grep -rnE 'SystemTime::now|Instant::now|(Tcp|Udp)(Stream|Listener|Socket)|std::fs::|thread::sleep' core/src; then echo "core must not read clocks or touch sockets" >&2; exit 1; fi
 
 step "tests"
 cargo test --workspace --locked
