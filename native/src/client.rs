@@ -183,8 +183,9 @@ pub struct PendingSignIn {
     pub authorization_url: Url,
     /// The `state` the callback will carry: the key to find this record by.
     pub state: String,
-    /// What `complete` needs; holds the PKCE verifier, so keep it server-side (or
-    /// sealed with [`crate::SignedState`] in an HttpOnly cookie).
+    /// What `complete` needs. It holds the PKCE verifier, so keep it server-side,
+    /// found by `state` (a [`crate::SignedState`] lets a stateless instance check
+    /// that a `state` is one it issued before looking it up).
     pub pending: String,
 }
 

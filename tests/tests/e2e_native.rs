@@ -565,3 +565,72 @@ async fn futures_join(
     }
     tokens
 }
+
+#[test]
+fn web_mode_completes_on_another_instance_from_the_pending_record() {
+    run(async {
+        let server = start(TestServerConfig::default()).await;
+        let store = Arc::new(MemoryStore::new());
+        // The backend's own callback URL (on loopback here, so the test server's
+        // redirect policy accepts it without an https allowlist).
+        let redirect_uri = "http://127.0.0.1:9/app/oauth/callback";
+        let instance_a = OAuthClient::builder("backend")
+            .store(store.clone())
+            .build()
+            .expect("client");
+        let pending = instance_a
+            .begin(Preset::dynamic(server.mcp_url().as_str()), redirect_uri)
+            .await
+            .expect("begin");
+        assert_eq!(
+            pending
+                .authorization_url
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned()),
+            Some(pending.state.clone())
+        );
+        // The record crosses a process boundary as JSON.
+        let record = serde_json::to_string(&pending).expect("serialize");
+        let pending: mcp_oauth::PendingSignIn = serde_json::from_str(&record).expect("deserialize");
+
+        // The user's browser: the AS redirects to the backend's callback URL.
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http");
+        let answer = no_redirects
+            .get(pending.authorization_url.clone())
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(answer.status(), 302);
+        let callback = answer.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        assert!(callback.starts_with(redirect_uri), "{callback}");
+
+        let instance_b = OAuthClient::builder("backend")
+            .store(store.clone())
+            .build()
+            .expect("client");
+        let forged = callback.replace(&pending.state, "forged-state");
+        let error = instance_b
+            .complete(&pending.pending, &forged)
+            .await
+            .expect_err("a callback with another state is refused");
+        assert_eq!(error.code(), "state_mismatch", "{error}");
+        let connection = instance_b
+            .complete(&pending.pending, &callback)
+            .await
+            .expect("complete on the other instance");
+        assert!(!tool_names(&connection, &server).await.is_empty());
+        assert!(instance_a
+            .connection(connection.id())
+            .await
+            .expect("store")
+            .is_some());
+        server.shutdown().await;
+    });
+}
