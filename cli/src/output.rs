@@ -79,15 +79,15 @@ pub fn print_progress(progress: &Progress) {
             scope,
             expires_at,
         } => eprintln!(
-            "  {:<13} issuer {issuer}, client {client_id}, scope {}, expires {}",
+            "  {:<13} issuer {issuer}, client {client_id}, scope {}, token expires {}",
             "signed in",
             scope.as_deref().unwrap_or("-"),
-            expires_at.map_or("never".to_owned(), |at| at.to_string())
+            expires_at.map_or("never".to_owned(), relative)
         ),
         Progress::Refreshed { expires_at } => eprintln!(
             "  {:<13} new access token, expires {}",
             "refresh",
-            expires_at.map_or("never".to_owned(), |at| at.to_string())
+            expires_at.map_or("never".to_owned(), relative)
         ),
         Progress::RefreshFailed { code } => eprintln!("  {:<13} failed: {code}", "refresh"),
         _ => {}
@@ -104,15 +104,38 @@ fn step_name(purpose: Purpose) -> &'static str {
     }
 }
 
-/// A status in words.
+/// A status in words, with the expiry relative to now.
 pub fn describe(status: &Status) -> String {
     match status {
         Status::Connected {
             expires_at: Some(at),
-        } => format!("connected, token expires at {at}"),
+        } => format!("connected, token expires {}", relative(*at)),
         Status::Connected { expires_at: None } => "connected".into(),
         Status::Expired { .. } => "expired: refresh failed, run login again".into(),
         Status::ReconnectNeeded => "reconnect needed: run login again".into(),
+    }
+}
+
+/// "in 59 min" / "3 s ago", from a Unix timestamp.
+fn relative(at: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let (delta, future) = if at >= now {
+        (at - now, true)
+    } else {
+        (now - at, false)
+    };
+    let amount = match delta {
+        0..=119 => format!("{delta} s"),
+        120..=7199 => format!("{} min", delta / 60),
+        _ => format!("{} h", delta / 3600),
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
     }
 }
 
