@@ -177,7 +177,7 @@ impl OAuthClientBuilder {
 }
 
 /// A sign-in waiting for its callback at a web backend's own redirect URI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingSignIn {
     /// Send the user here.
     pub authorization_url: Url,
@@ -187,6 +187,17 @@ pub struct PendingSignIn {
     /// found by `state` (a [`crate::SignedState`] lets a stateless instance check
     /// that a `state` is one it issued before looking it up).
     pub pending: String,
+}
+
+// The pending record holds the PKCE verifier, so Debug leaves it out.
+impl std::fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("authorization_url", &self.authorization_url.as_str())
+            .field("state", &self.state)
+            .field("pending", &"[redacted]")
+            .finish()
+    }
 }
 
 #[derive(Serialize, Deserialize)]

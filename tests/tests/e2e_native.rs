@@ -634,3 +634,28 @@ fn web_mode_completes_on_another_instance_from_the_pending_record() {
         server.shutdown().await;
     });
 }
+
+#[test]
+fn a_pending_sign_in_does_not_show_its_verifier_in_debug() {
+    run(async {
+        let server = start(TestServerConfig::default()).await;
+        let client = OAuthClient::builder("backend").build().expect("client");
+        let pending = client
+            .begin(
+                Preset::dynamic(server.mcp_url().as_str()),
+                "http://127.0.0.1:9/cb",
+            )
+            .await
+            .expect("begin");
+        assert!(
+            pending.pending.contains("code_verifier"),
+            "the record carries the verifier"
+        );
+        let shown = format!("{pending:?}");
+        assert!(
+            !shown.contains("code_verifier") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+        server.shutdown().await;
+    });
+}
