@@ -60,15 +60,12 @@ where
             already_aborted = true;
         } else {
             let abort = Mutex::new(Some(abort));
-            let listener = env.create_function_from_closure::<(), (), _>(
-                "onAbort",
-                move |_| {
-                    if let Some(abort) = abort.lock().ok().and_then(|mut a| a.take()) {
-                        let _ = abort.send(());
-                    }
-                    Ok(())
-                },
-            )?;
+            let listener = env.create_function_from_closure::<(), (), _>("onAbort", move |_| {
+                if let Some(abort) = abort.lock().ok().and_then(|mut a| a.take()) {
+                    let _ = abort.send(());
+                }
+                Ok(())
+            })?;
             let add: Function<FnArgs<(String, Function<(), ()>)>, Unknown> =
                 signal.get_named_property("addEventListener")?;
             add.apply(signal, FnArgs::from(("abort".to_owned(), listener)))?;

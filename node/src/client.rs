@@ -234,7 +234,11 @@ impl OAuthClient {
 
     /// Forgets the stored tokens of `connectionId`.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn disconnect<'env>(&self, env: &'env Env, connection_id: String) -> Result<PromiseRaw<'env, ()>> {
+    pub fn disconnect<'env>(
+        &self,
+        env: &'env Env,
+        connection_id: String,
+    ) -> Result<PromiseRaw<'env, ()>> {
         let client = self.inner.clone();
         spawn(
             env,

@@ -9,10 +9,10 @@
 use mcp_oauth::store::TokenStore;
 use mcp_oauth::StoreError;
 use napi::bindgen_prelude::*;
-use napi_derive::napi;
 use napi::threadsafe_function::{
     ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
+use napi_derive::napi;
 use tokio::sync::oneshot;
 
 /// A JavaScript function called from any thread. It is weak: it does not keep
@@ -24,7 +24,9 @@ pub type Callback<Args> = ThreadsafeFunction<Args, Unknown<'static>, Args, Statu
 #[napi(object, object_to_js = false)]
 pub struct TokenStoreCallbacks {
     /// The value stored under `key`, or `null`/`undefined` when there is none.
-    #[napi(ts_type = "(key: string) => string | null | undefined | Promise<string | null | undefined>")]
+    #[napi(
+        ts_type = "(key: string) => string | null | undefined | Promise<string | null | undefined>"
+    )]
     pub get: Callback<String>,
     /// Stores `value` under `key`, replacing what was there.
     #[napi(ts_type = "(key: string, value: string) => void | Promise<void>")]
@@ -50,7 +52,11 @@ impl JsStore {
 }
 
 /// Calls `callback` and waits for its value, or for the promise it returned.
-async fn call<A, T>(callback: &Callback<A>, args: A, name: &str) -> std::result::Result<T, StoreError>
+async fn call<A, T>(
+    callback: &Callback<A>,
+    args: A,
+    name: &str,
+) -> std::result::Result<T, StoreError>
 where
     A: JsValuesTupleIntoVec + 'static,
     T: FromNapiValue + Send + 'static,
@@ -58,7 +64,8 @@ where
     let failed = |how: &str, reason: &str| {
         StoreError::Backend(format!("the {name} callback {how}: {reason}"))
     };
-    let (sender, receiver) = oneshot::channel::<std::result::Result<Either<T, Promise<T>>, String>>();
+    let (sender, receiver) =
+        oneshot::channel::<std::result::Result<Either<T, Promise<T>>, String>>();
     let status = callback.call_with_return_value(
         args,
         ThreadsafeFunctionCallMode::NonBlocking,
@@ -83,9 +90,7 @@ where
         .map_err(|reason| failed("threw", &reason))?;
     match value {
         Either::A(value) => Ok(value),
-        Either::B(promise) => promise
-            .await
-            .map_err(|e| failed("rejected", &e.reason)),
+        Either::B(promise) => promise.await.map_err(|e| failed("rejected", &e.reason)),
     }
 }
 
