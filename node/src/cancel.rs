@@ -12,6 +12,10 @@ use std::future::Future;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
+/// `addEventListener` / `removeEventListener` with an `(event, listener)` call.
+type EventListenerMethod<'env> =
+    Function<'env, FnArgs<(String, Function<'env, (), ()>)>, Unknown<'env>>;
+
 /// The abort listener attached to a signal, kept to remove it afterwards.
 struct Attached {
     signal: ObjectRef<false>,
@@ -22,8 +26,7 @@ impl Attached {
     fn detach(self, env: &Env) -> Result<()> {
         let signal = self.signal.get_value(env)?;
         let listener = self.listener.borrow_back(env)?;
-        let remove: Function<FnArgs<(String, Function<(), ()>)>, Unknown> =
-            signal.get_named_property("removeEventListener")?;
+        let remove: EventListenerMethod = signal.get_named_property("removeEventListener")?;
         remove.apply(signal, FnArgs::from(("abort".to_owned(), listener)))?;
         // The function reference is released when `self.listener` drops, here.
         self.signal.unref(env)
@@ -66,8 +69,7 @@ where
                 }
                 Ok(())
             })?;
-            let add: Function<FnArgs<(String, Function<(), ()>)>, Unknown> =
-                signal.get_named_property("addEventListener")?;
+            let add: EventListenerMethod = signal.get_named_property("addEventListener")?;
             add.apply(signal, FnArgs::from(("abort".to_owned(), listener)))?;
             attached = Some(Attached {
                 signal: signal.create_ref()?,

@@ -82,7 +82,7 @@ where
         },
     );
     if status != Status::Ok {
-        return Err(failed("could not be called", &status.to_string()));
+        return Err(failed("could not be called", status.as_ref()));
     }
     let value = receiver
         .await
