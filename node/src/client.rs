@@ -1,0 +1,250 @@
+//! `OAuthClient`: configured once per app (name, token store, browser opener,
+//! loopback port), it signs users in and restores stored connections.
+
+use crate::cancel::spawn;
+use crate::connection::Connection;
+use crate::error::invalid_argument;
+use crate::opener::JsOpener;
+use crate::store::{Callback, JsStore, TokenStoreCallbacks};
+use mcp_oauth::core::client_auth::AuthMethod;
+use mcp_oauth::core::Secret;
+use mcp_oauth::{DynamicPreset, ManualPreset, Preset};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// How to build an `OAuthClient`.
+#[napi(object, object_to_js = false)]
+pub struct OAuthClientOptions {
+    /// The app's name, shown on consent screens and sent at registration.
+    pub client_name: String,
+    /// Keep tokens in this JSON file (mode 0600, written atomically).
+    pub store_path: Option<String>,
+    /// Keep tokens through these callbacks instead (for example in Electron's
+    /// `safeStorage`). Without `storePath` or `store`, tokens live in memory only.
+    pub store: Option<TokenStoreCallbacks>,
+    /// Shows the authorization URL to the user (Electron: `shell.openExternal`).
+    /// Without it, the system browser opens. Called with http(s) URLs only.
+    #[napi(ts_type = "(url: string) => void | Promise<void>")]
+    pub open_browser: Option<Callback<String>>,
+    /// Listen for the OAuth callback on this fixed `127.0.0.1` port (for servers
+    /// that allowlist an exact redirect URI). Default: an ephemeral port.
+    pub callback_port: Option<u16>,
+    /// How long a sign-in waits for the user to finish in the browser, in
+    /// milliseconds (default: 5 minutes); then `connect` fails with `code: 'timeout'`.
+    pub callback_timeout_ms: Option<u32>,
+    /// When a request gets a `401` that no refresh can fix, sign in again right
+    /// away instead of failing with `code: 'reconnect_needed'` (default: false).
+    pub reauthorize_on_unauthorized: Option<bool>,
+}
+
+/// Sign in to a server that supports discovery and registration.
+#[napi(object, object_to_js = false)]
+pub struct DynamicConnectOptions {
+    /// Always `'dynamic'`.
+    #[napi(ts_type = "'dynamic'")]
+    pub kind: String,
+    /// The MCP server URL.
+    pub server_url: String,
+    /// Space-separated scopes to request instead of the ones discovery chooses.
+    pub scope: Option<String>,
+    /// The name the tokens are stored under (default: `serverUrl`).
+    pub connection_id: Option<String>,
+}
+
+/// Sign in with an OAuth app the user registered by hand (for servers whose
+/// registration is closed).
+#[napi(object, object_to_js = false)]
+pub struct ManualConnectOptions {
+    /// Always `'manual'`.
+    #[napi(ts_type = "'manual'")]
+    pub kind: String,
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's secret, for confidential clients.
+    pub client_secret: Option<String>,
+    /// The authorization endpoint.
+    pub authorization_url: String,
+    /// The token endpoint.
+    pub token_url: String,
+    /// Space-separated scopes.
+    pub scopes: Option<String>,
+    /// The server the tokens are for (sent as the RFC 8707 `resource`).
+    pub server_url: Option<String>,
+    /// The token-endpoint authentication method, when known.
+    #[napi(ts_type = "'none' | 'client_secret_basic' | 'client_secret_post'")]
+    pub auth_method: Option<String>,
+    /// The authorization server's issuer, when known (enables its metadata and
+    /// the RFC 9207 `iss` check).
+    pub issuer: Option<String>,
+    /// The name the tokens are stored under (default: `serverUrl`, else `tokenUrl`).
+    pub connection_id: Option<String>,
+}
+
+/// Signs users in to MCP servers and keeps their tokens.
+#[napi]
+pub struct OAuthClient {
+    inner: mcp_oauth::OAuthClient,
+    browser_failures: broadcast::Sender<String>,
+}
+
+#[napi]
+impl OAuthClient {
+    /// A client for this app. Throws (`code: 'invalid_argument'`) when both
+    /// `storePath` and `store` are given.
+    #[napi(constructor)]
+    pub fn new(env: Env, options: OAuthClientOptions) -> Result<Self> {
+        let (browser_failures, _) = broadcast::channel(8);
+        let mut builder = mcp_oauth::OAuthClient::builder(options.client_name);
+        match (options.store_path, options.store) {
+            (Some(_), Some(_)) => {
+                return Err(invalid_argument(
+                    &env,
+                    "give either storePath or store, not both",
+                ))
+            }
+            (Some(path), None) => builder = builder.file_store(path),
+            (None, Some(callbacks)) => builder = builder.store(Arc::new(JsStore::new(callbacks))),
+            (None, None) => {}
+        }
+        if let Some(open) = options.open_browser {
+            builder = builder.opener(JsOpener::new(open, browser_failures.clone()));
+        }
+        if let Some(port) = options.callback_port {
+            builder = builder.callback_port(port);
+        }
+        if let Some(ms) = options.callback_timeout_ms {
+            builder = builder.callback_timeout(Duration::from_millis(ms.into()));
+        }
+        if let Some(enabled) = options.reauthorize_on_unauthorized {
+            builder = builder.reauthorize_on_unauthorized(enabled);
+        }
+        let inner = builder
+            .build()
+            .map_err(|e| crate::error::from_native(&env, &e))?;
+        Ok(Self {
+            inner,
+            browser_failures,
+        })
+    }
+
+    /// Signs in: opens the browser through `openBrowser`, receives the callback on
+    /// `127.0.0.1`, stores the tokens, and resolves to the connection. Pass
+    /// `signal` to cancel (the promise then rejects with `code: 'cancelled'`
+    /// and the loopback port closes).
+    #[napi(
+        ts_args_type = "options: (DynamicConnectOptions | ManualConnectOptions) & { signal?: AbortSignal }",
+        ts_return_type = "Promise<Connection>"
+    )]
+    pub fn connect<'env>(
+        &self,
+        env: &'env Env,
+        options: Object<'env>,
+    ) -> Result<PromiseRaw<'env, Connection>> {
+        let kind: Option<String> = options.get_named_property("kind")?;
+        let preset = match kind.as_deref() {
+            Some("dynamic") => {
+                let o = DynamicConnectOptions::from_unknown(options.to_unknown())?;
+                Preset::Dynamic(DynamicPreset {
+                    server_url: o.server_url,
+                    scope: o.scope,
+                    probe: Default::default(),
+                    connection_id: o.connection_id,
+                })
+            }
+            Some("manual") => {
+                let o = ManualConnectOptions::from_unknown(options.to_unknown())?;
+                let auth_method = match o.auth_method.as_deref() {
+                    None => None,
+                    Some(name) => Some(AuthMethod::from_name(name).ok_or_else(|| {
+                        invalid_argument(
+                            env,
+                            format!(
+                            "unknown authMethod {name:?}; use none, client_secret_basic or client_secret_post"
+                        ),
+                        )
+                    })?),
+                };
+                Preset::Manual(ManualPreset {
+                    client_id: o.client_id,
+                    client_secret: o.client_secret.map(Secret::new),
+                    authorization_url: o.authorization_url,
+                    token_url: o.token_url,
+                    scopes: o.scopes,
+                    server_url: o.server_url,
+                    auth_method,
+                    issuer: o.issuer,
+                    connection_id: o.connection_id,
+                })
+            }
+            _ => {
+                return Err(invalid_argument(
+                    env,
+                    "connect options need kind: 'dynamic' or 'manual'",
+                ))
+            }
+        };
+        let signal: Option<Object> = options.get_named_property("signal")?;
+        let client = self.inner.clone();
+        let mut browser_failures = self.browser_failures.subscribe();
+        spawn(
+            env,
+            signal,
+            async move {
+                tokio::select! {
+                    connection = client.connect(preset) => connection,
+                    Ok(reason) = browser_failures.recv() => Err(mcp_oauth::Error::Browser(reason)),
+                }
+            },
+            |_, connection| Ok(Connection::from(connection)),
+        )
+    }
+
+    /// The stored connection named `connectionId` (by default its server URL),
+    /// or `null` if it never signed in or was disconnected. Use it at startup to
+    /// pick up where the app left off without asking the user again.
+    #[napi(ts_return_type = "Promise<Connection | null>")]
+    pub fn connection<'env>(
+        &self,
+        env: &'env Env,
+        connection_id: String,
+    ) -> Result<PromiseRaw<'env, Option<Connection>>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            None,
+            async move { client.connection(&connection_id).await },
+            |_, connection| Ok(connection.map(Connection::from)),
+        )
+    }
+
+    /// The ids of every stored connection (a callback store needs `keys`).
+    #[napi(ts_return_type = "Promise<string[]>")]
+    pub fn connection_ids<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            None,
+            async move { client.connection_ids().await },
+            |_, ids| Ok(ids),
+        )
+    }
+
+    /// Forgets the stored tokens of `connectionId`.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn disconnect<'env>(
+        &self,
+        env: &'env Env,
+        connection_id: String,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            None,
+            async move { client.disconnect(&connection_id).await },
+            |_, ()| Ok(()),
+        )
+    }
+}

@@ -1,0 +1,126 @@
+//! A token store made of JavaScript callbacks, so that an Electron app can keep
+//! tokens wherever it likes (for example encrypted with `safeStorage`).
+//!
+//! Each callback may return its value or a promise of it. A callback that throws
+//! or rejects fails the operation with `code: 'store_error'`; the native side
+//! never treats a failed `set` as saved, so it keeps the tokens in memory and
+//! the caller learns that they were not persisted.
+
+use mcp_oauth::store::TokenStore;
+use mcp_oauth::StoreError;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{
+    ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
+};
+use napi_derive::napi;
+use tokio::sync::oneshot;
+
+/// A JavaScript function called from any thread. It is weak: it does not keep
+/// the Node process alive on its own.
+pub type Callback<Args> = ThreadsafeFunction<Args, Unknown<'static>, Args, Status, false, true>;
+
+/// The callbacks of a JavaScript token store. Keys and values are strings;
+/// values are JSON that holds tokens, so keep them secret.
+#[napi(object, object_to_js = false)]
+pub struct TokenStoreCallbacks {
+    /// The value stored under `key`, or `null`/`undefined` when there is none.
+    #[napi(
+        ts_type = "(key: string) => string | null | undefined | Promise<string | null | undefined>"
+    )]
+    pub get: Callback<String>,
+    /// Stores `value` under `key`, replacing what was there.
+    #[napi(ts_type = "(key: string, value: string) => void | Promise<void>")]
+    pub set: Callback<FnArgs<(String, String)>>,
+    /// Removes `key`; no error when it is absent.
+    #[napi(ts_type = "(key: string) => void | Promise<void>")]
+    pub delete: Callback<String>,
+    /// Every key (optional; needed only by `OAuthClient.connectionIds()`).
+    #[napi(ts_type = "() => string[] | Promise<string[]>")]
+    pub keys: Option<Callback<()>>,
+}
+
+/// [`TokenStoreCallbacks`] as a [`TokenStore`].
+pub struct JsStore {
+    callbacks: TokenStoreCallbacks,
+}
+
+impl JsStore {
+    /// Wraps the callbacks.
+    pub fn new(callbacks: TokenStoreCallbacks) -> Self {
+        Self { callbacks }
+    }
+}
+
+/// Calls `callback` and waits for its value, or for the promise it returned.
+async fn call<A, T>(
+    callback: &Callback<A>,
+    args: A,
+    name: &str,
+) -> std::result::Result<T, StoreError>
+where
+    A: JsValuesTupleIntoVec + 'static,
+    T: FromNapiValue + Send + 'static,
+{
+    let failed = |how: &str, reason: &str| {
+        StoreError::Backend(format!("the {name} callback {how}: {reason}"))
+    };
+    let (sender, receiver) =
+        oneshot::channel::<std::result::Result<Either<T, Promise<T>>, String>>();
+    let status = callback.call_with_return_value(
+        args,
+        ThreadsafeFunctionCallMode::NonBlocking,
+        move |returned: Result<Unknown>, _env| {
+            let value = returned.and_then(|value| {
+                if value.is_promise()? {
+                    Promise::<T>::from_unknown(value).map(Either::B)
+                } else {
+                    T::from_unknown(value).map(Either::A)
+                }
+            });
+            let _ = sender.send(value.map_err(|e| e.reason.clone()));
+            Ok(())
+        },
+    );
+    if status != Status::Ok {
+        return Err(failed("could not be called", status.as_ref()));
+    }
+    let value = receiver
+        .await
+        .map_err(|_| failed("did not answer", "the JavaScript environment is gone"))?
+        .map_err(|reason| failed("threw", &reason))?;
+    match value {
+        Either::A(value) => Ok(value),
+        Either::B(promise) => promise.await.map_err(|e| failed("rejected", &e.reason)),
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for JsStore {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
+        call(&self.callbacks.get, key.to_owned(), "get").await
+    }
+
+    async fn set(&self, key: &str, value: String) -> std::result::Result<(), StoreError> {
+        let _: UnknownReturnValue = call(
+            &self.callbacks.set,
+            FnArgs::from((key.to_owned(), value)),
+            "set",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
+        let _: UnknownReturnValue = call(&self.callbacks.delete, key.to_owned(), "delete").await?;
+        Ok(())
+    }
+
+    async fn keys(&self) -> std::result::Result<Vec<String>, StoreError> {
+        match &self.callbacks.keys {
+            Some(keys) => call(keys, (), "keys").await,
+            None => Err(StoreError::Backend(
+                "this token store has no keys callback, so it cannot list connections".into(),
+            )),
+        }
+    }
+}
