@@ -34,4 +34,7 @@ if grep -rnE 'SystemTime::now|Instant::now|(Tcp|Udp)(Stream|Listener|Socket)|std
 step "tests"
 cargo test --workspace --locked
 
+step "Node / Electron addon"
+bash scripts/test-node.sh
+
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
