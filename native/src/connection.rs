@@ -12,6 +12,7 @@ use mcp_oauth_core::scope::{self, StepUp};
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
 use mcp_oauth_core::www_authenticate::{self, BearerChallenge};
 use mcp_oauth_core::Secret;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -31,6 +32,10 @@ struct ConnectionInner {
     preset: Preset,
     /// Held across a refresh, which is what makes concurrent callers share one.
     session: Mutex<Session>,
+    /// The last save of the session failed (the store was unavailable), so the
+    /// store may hold a refresh token the server has since rotated away; the next
+    /// `access_token()` saves again.
+    unsaved: AtomicBool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -48,6 +53,7 @@ impl Connection {
                 client,
                 preset,
                 session: Mutex::new(session),
+                unsaved: AtomicBool::new(false),
             }),
         }
     }
@@ -75,6 +81,13 @@ impl Connection {
     /// wait for one shared refresh.
     pub async fn access_token(&self) -> Result<Secret, Error> {
         let mut session = self.inner.session.lock().await;
+        if self.inner.unsaved.load(Ordering::SeqCst) {
+            // The caller already got the store error once; keep serving the
+            // in-memory token and keep trying to save it.
+            if let Err(error) = self.persist(&session).await {
+                tracing::warn!(code = error.code(), "tokens are still not saved: {error}");
+            }
+        }
         let now = self.inner.client.now();
         match session.decide(now) {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
@@ -259,12 +272,14 @@ impl Connection {
     }
 
     async fn persist(&self, session: &Session) -> Result<(), Error> {
-        Ok(self
+        let saved = self
             .inner
             .client
             .store
             .save_connection(&self.inner.preset, session)
-            .await?)
+            .await;
+        self.inner.unsaved.store(saved.is_err(), Ordering::SeqCst);
+        Ok(saved?)
     }
 }
 

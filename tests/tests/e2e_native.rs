@@ -659,3 +659,88 @@ fn a_pending_sign_in_does_not_show_its_verifier_in_debug() {
         server.shutdown().await;
     });
 }
+
+/// A store whose writes can be switched off, like a keychain that is locked.
+#[derive(Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    refuse_writes: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl mcp_oauth::store::TokenStore for FlakyStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, mcp_oauth::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &str, value: String) -> Result<(), mcp_oauth::StoreError> {
+        if self.refuse_writes.load(Ordering::SeqCst) {
+            return Err(mcp_oauth::StoreError::Backend(
+                "the keychain is locked".into(),
+            ));
+        }
+        self.inner.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), mcp_oauth::StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn keys(&self) -> Result<Vec<String>, mcp_oauth::StoreError> {
+        self.inner.keys().await
+    }
+}
+
+#[test]
+fn a_refresh_the_store_could_not_save_is_saved_on_the_next_call() {
+    run(async {
+        let server = start(TestServerConfig {
+            rotate_refresh_tokens: true,
+            ..TestServerConfig::default()
+        })
+        .await;
+        let store = Arc::new(FlakyStore::default());
+        let time = TestClock::default();
+        let client = builder()
+            .store(store.clone())
+            .clock(time.clock())
+            .build()
+            .expect("client");
+        let connection = client
+            .connect(Preset::dynamic(server.mcp_url().as_str()))
+            .await
+            .expect("connect");
+
+        store.refuse_writes.store(true, Ordering::SeqCst);
+        time.advance(7200);
+        let error = connection.access_token().await.expect_err("save fails");
+        assert_eq!(error.code(), "store_error", "{error}");
+        // The rotated grant lives on in memory: the next call does not refresh again.
+        let token = connection.access_token().await.expect("in-memory token");
+        assert_eq!(server.count("POST", "/token"), 2);
+
+        store.refuse_writes.store(false, Ordering::SeqCst);
+        assert_eq!(
+            connection.access_token().await.expect("token").expose(),
+            token.expose()
+        );
+        // A fresh client reading the store gets the rotated refresh token, and can refresh.
+        let reopened = builder()
+            .store(store.clone())
+            .clock(time.clock())
+            .build()
+            .expect("client");
+        let restored = reopened
+            .connection(connection.id())
+            .await
+            .expect("store")
+            .expect("stored");
+        assert_eq!(
+            restored.access_token().await.expect("token").expose(),
+            token.expose()
+        );
+        time.advance(7200);
+        restored
+            .access_token()
+            .await
+            .expect("refresh with the saved rotated token");
+        server.shutdown().await;
+    });
+}
