@@ -37,4 +37,7 @@ cargo test --workspace --locked
 step "Node / Electron addon"
 bash scripts/test-node.sh
 
+step "browser package (WASM) in headless Chromium"
+bash scripts/test-wasm.sh
+
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"

@@ -1,1 +1,104 @@
-//! placeholder
+//! `mcp-oauth-wasm`: the browser package of `mcp-oauth`, a thin wasm-bindgen layer
+//! over [`mcp_oauth_core`].
+//!
+//! Core's sign-in flows are driven with the browser's `fetch`; the authorization
+//! step happens in a popup (the callback page relays its URL to the opener with
+//! `postMessage`) or in the same window (the pending flow waits in
+//! `sessionStorage`). Time comes from `Date.now()` at this boundary; randomness from
+//! `crypto.getRandomValues` through core's `getrandom`. Tokens live where the host
+//! says, through storage callbacks.
+//!
+//! ```js
+//! import init, { startDynamic } from "mcp-oauth-wasm";
+//! await init();
+//! const popup = window.open("about:blank", "mcp-oauth", "popup,width=520,height=640");
+//! const flow = await startDynamic({ serverUrl, redirectUri: location.origin + "/callback.html", clientName: "My App" });
+//! popup.location = flow.authorizationUrl;
+//! const connection = await flow.completeWithPopup(popup);
+//! const token = await connection.accessToken();
+//! ```
+//!
+//! Everything JS-facing is in [`flow`] and [`connection`]; errors are JS `Error`s
+//! whose `code` is [`mcp_oauth_core::Error::code`] or one of the codes in [`error`].
+
+mod clock;
+pub mod connection;
+pub mod error;
+mod fetch;
+pub mod flow;
+mod options;
+pub mod popup;
+mod storage;
+
+pub use connection::Connection;
+pub use flow::PendingFlow;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Where connections (tokens) are kept: the host decides (localStorage, IndexedDB, a server...). */
+export interface TokenStorage {
+  /** The value saved under `key`, if any. */
+  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  /** Saves `value` under `key`; called after sign-in and after every refresh attempt. */
+  set(key: string, value: string): void | Promise<void>;
+  /** Forgets `key` (on `disconnect()`). */
+  remove(key: string): void | Promise<void>;
+}
+
+/** Sign-in with discovery and registration (MCP servers). */
+export interface DynamicOptions {
+  /** The MCP server (protected resource) URL. */
+  serverUrl: string;
+  /** The callback page on this origin that calls `relayCallback()`. */
+  redirectUri: string;
+  /** Shown to the user at registration and consent. */
+  clientName: string;
+  /** A Client ID Metadata Document URL, used when the server supports it. */
+  clientMetadataUrl?: string;
+  /** The exact scope to request; chosen from the server's challenge otherwise. */
+  scope?: string;
+  /** Where the connection is saved once signed in. */
+  storage?: TokenStorage;
+}
+
+/** Sign-in with a client the user registered by hand. */
+export interface ManualOptions {
+  clientId: string;
+  clientSecret?: string;
+  /** The authorization endpoint. */
+  authorizationUrl: string;
+  /** The token endpoint. */
+  tokenUrl: string;
+  /** Scopes to request, space-separated or as a list. */
+  scopes?: string | string[];
+  /** The callback page on this origin that calls `relayCallback()`. */
+  redirectUri: string;
+  /** The MCP server / API the token is for (sent as RFC 8707 `resource`). */
+  serverUrl?: string;
+  /** The issuer, if known: enables a metadata lookup and the RFC 9207 `iss` check. */
+  issuer?: string;
+  /** Where the connection is saved once signed in. */
+  storage?: TokenStorage;
+}
+
+/** Options for `resume()` and `Connection.fromJSON()`. */
+export interface ResumeOptions {
+  storage?: TokenStorage;
+}
+
+/** What a UI shows for a connection. */
+export interface ConnectionStatus {
+  state: "connected" | "expired" | "reconnect_needed";
+  /** Seconds since the epoch when the access token expires, if known. */
+  expiresAt?: number;
+}
+
+/** Every error this package throws or rejects with. */
+export interface McpOAuthError extends Error {
+  name: "McpOAuthError";
+  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reconnect_needed`, ...). */
+  code: string;
+}
+"#;

@@ -269,7 +269,12 @@ fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             log::record,
         ))
-        .layer(tower_http::cors::CorsLayer::permissive())
+        // `Access-Control-Allow-Headers: *` does not cover `Authorization` under the
+        // Fetch spec, so echo the requested headers instead for browser clients.
+        .layer(
+            tower_http::cors::CorsLayer::permissive()
+                .allow_headers(tower_http::cors::AllowHeaders::mirror_request()),
+        )
         .with_state(state)
 }
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the browser package (wasm/pkg: --target web and --target bundler, with
+# TypeScript types, size-optimized) and runs its tests: the wasm-bindgen tests
+# under Node and the end-to-end tests in headless Chromium against the local test
+# server. Installs what it needs first; safe to run again (installed tools are
+# kept, so a second run takes a minute or two).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+
+step "toolchain"
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# wasm-bindgen-cli must be exactly the wasm-bindgen version of the lock file.
+bindgen_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }')" != "$bindgen_version" ]; then
+  # Without --locked: the CLI's own lock file pins a webpki-roots release that
+  # the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+packages=()
+command -v chromium >/dev/null || packages+=(chromium)
+command -v wasm-opt >/dev/null || packages+=(binaryen)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+if [ ${#packages[@]} -gt 0 ]; then
+  $sudo apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
+fi
+(cd wasm && npm ci --no-audit --no-fund --loglevel=error)
+
+step "build the package (wasm/pkg)"
+cargo build -p mcp-oauth-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
+wasm="$target_dir/wasm32-unknown-unknown/wasm-release/mcp_oauth_wasm.wasm"
+# wasm-opt runs on rustc's output, before wasm-bindgen: Debian's binaryen 108
+# rewrites the externref table wasm-bindgen adds into one browsers refuse
+# ("WebAssembly.Table.set(): Argument 1 is invalid for table"). The feature flags
+# are those rustc enables for this target.
+optimized="$target_dir/wasm-opt/mcp_oauth_wasm.wasm"
+mkdir -p "$(dirname "$optimized")"
+wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
+  --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types \
+  --enable-multivalue -o "$optimized" "$wasm"
+rm -rf wasm/pkg
+for target in web bundler; do
+  wasm-bindgen --target "$target" --out-dir "wasm/pkg/$target" \
+    --remove-name-section --remove-producers-section "$optimized"
+done
+cp wasm/npm/package.json wasm/npm/README.md wasm/pkg/
+built="wasm/pkg/web/mcp_oauth_wasm_bg.wasm"
+printf '%s: %s bytes raw, %s bytes gzipped (-9)\n' "$built" "$(wc -c <"$built")" "$(gzip -9c "$built" | wc -c)"
+
+step "wasm-bindgen tests (Node)"
+cargo test -p mcp-oauth-wasm --lib --locked --quiet
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p mcp-oauth-wasm --target wasm32-unknown-unknown --test bindings --locked
+cargo clippy -p mcp-oauth-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+step "end-to-end in headless Chromium"
+cargo build -p mcp-oauth-tests --bin mcp-oauth-test-server --locked
+MCP_OAUTH_TEST_SERVER="$target_dir/debug/mcp-oauth-test-server" E2E_OUT="$target_dir/wasm-e2e" \
+  node --test wasm/e2e/
+echo "screenshots: $target_dir/wasm-e2e/connected.png, $target_dir/wasm-e2e/connected-redirect.png"
+
+printf '\nbrowser package built and tested in %ss\n' "$((SECONDS - started))"

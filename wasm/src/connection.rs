@@ -1,0 +1,302 @@
+//! A signed-in connection: core's [`Session`] plus the browser's I/O.
+//!
+//! The lifecycle is core's, as in the native crate: [`Session::decide`] says use,
+//! refresh or reconnect; a failed refresh flips the status to expired and keeps the
+//! tokens; a 401 goes through [`Session::on_unauthorized`]. However many callers
+//! ask for a token while one refresh is in flight, they share it (one request).
+//! Every refresh attempt is saved to the host's storage before the token is handed
+//! out: a rotated refresh token that was not saved is a lost grant.
+
+use crate::clock::now;
+use crate::error::Failure;
+use crate::fetch;
+use crate::storage::Storage;
+use js_sys::{Function, Object, Promise, Reflect};
+use mcp_oauth_core::session::{Session, Status, TokenDecision};
+use mcp_oauth_core::Secret;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use web_sys::{Headers, RequestInit, Response};
+
+/// A signed-in MCP server: hands out valid access tokens and sends requests.
+#[wasm_bindgen]
+pub struct Connection {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    session: RefCell<Session>,
+    storage: Option<Storage>,
+    /// The refresh in flight, shared by every caller that needs it.
+    refreshing: RefCell<Option<Promise>>,
+}
+
+impl Connection {
+    /// Wraps a fresh or restored session.
+    pub(crate) fn new(session: Session, storage: Option<Storage>) -> Self {
+        Self {
+            inner: Rc::new(Inner {
+                session: RefCell::new(session),
+                storage,
+                refreshing: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// Saves the session under its server URL, if the host gave storage.
+    pub(crate) async fn persist(&self) -> Result<(), Failure> {
+        self.inner.persist().await
+    }
+}
+
+#[wasm_bindgen]
+impl Connection {
+    /// Restores a connection saved with `toJSON()` (an object or its JSON string).
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(
+        #[wasm_bindgen(unchecked_param_type = "string | object")] json: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ResumeOptions | undefined")] options: JsValue,
+    ) -> Result<Connection, JsValue> {
+        let storage = Storage::from_options(&options)?;
+        let session: Session = from_json_value(&json, "a saved connection")?;
+        Ok(Connection::new(session, storage))
+    }
+
+    /// The MCP server (or API) this connection is for; also its storage key.
+    #[wasm_bindgen(getter, js_name = serverUrl)]
+    pub fn server_url(&self) -> String {
+        self.inner.session.borrow().grant.server_url.clone()
+    }
+
+    /// The scope granted, if the server said.
+    #[wasm_bindgen(getter)]
+    pub fn scope(&self) -> Option<String> {
+        let session = self.inner.session.borrow();
+        session.tokens.scope.clone().or(session.grant.scope.clone())
+    }
+
+    /// `{ state: "connected" | "expired" | "reconnect_needed", expiresAt? }`.
+    #[wasm_bindgen(unchecked_return_type = "ConnectionStatus")]
+    pub fn status(&self) -> JsValue {
+        let (state, expires_at) = match self.inner.session.borrow().status(now()) {
+            Status::Connected { expires_at } => ("connected", expires_at),
+            Status::Expired { expires_at } => ("expired", expires_at),
+            Status::ReconnectNeeded => ("reconnect_needed", None),
+        };
+        let status = Object::new();
+        let _ = Reflect::set(&status, &"state".into(), &state.into());
+        if let Some(at) = expires_at {
+            let _ = Reflect::set(&status, &"expiresAt".into(), &(at as f64).into());
+        }
+        status.into()
+    }
+
+    /// A valid access token: the current one, or a refreshed one when it is due.
+    /// Rejects with `reconnect_needed` when only a new sign-in can help.
+    #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<string>")]
+    pub fn access_token(&self) -> Promise {
+        let decision = self.inner.session.borrow().decide(now());
+        match decision {
+            TokenDecision::Use => Promise::resolve(&JsValue::from(self.inner.current_token())),
+            TokenDecision::Refresh => Inner::refresh_shared(&self.inner),
+            TokenDecision::ReconnectNeeded => Promise::reject(&self.inner.reconnect().into_js()),
+        }
+    }
+
+    /// Refreshes now, whatever the expiry says (joins a refresh in flight).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn refresh(&self) -> Promise {
+        Inner::refresh_shared(&self.inner)
+    }
+
+    /// `fetch(url, init)` with `Authorization: Bearer`. A 401 refreshes once (unless
+    /// another caller already did) and retries. `init.body` must be replayable (a
+    /// string, not a stream).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(
+        &self,
+        url: String,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let mut token = JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
+            let mut retried = false;
+            loop {
+                let response = send_with_bearer(&url, &init, &token).await?;
+                if response.status() != 401 || retried {
+                    return Ok(response.into());
+                }
+                retried = true;
+                let rejected = Secret::new(token.as_string().unwrap_or_default());
+                let decision = inner.session.borrow_mut().on_unauthorized(&rejected, now());
+                token = match decision {
+                    TokenDecision::Use => inner.current_token().into(),
+                    TokenDecision::Refresh => JsFuture::from(Inner::refresh_shared(&inner)).await?,
+                    TokenDecision::ReconnectNeeded => {
+                        inner.persist().await?;
+                        return Err(inner.reconnect().into());
+                    }
+                };
+            }
+        })
+    }
+
+    /// Forgets the connection in the host's storage.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn disconnect(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            if let Some(storage) = &inner.storage {
+                let key = inner.session.borrow().grant.server_url.clone();
+                storage.remove(&key).await?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The session (grant, client, tokens) as a plain object, for the host's own
+    /// storage. It holds the refresh token and any client secret.
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        Ok(to_json_value(&*self.inner.session.borrow())?)
+    }
+}
+
+impl Connection {
+    fn from_inner(inner: &Rc<Inner>) -> Connection {
+        Connection {
+            inner: Rc::clone(inner),
+        }
+    }
+}
+
+impl Inner {
+    fn current_token(&self) -> String {
+        self.session
+            .borrow()
+            .tokens
+            .access_token
+            .expose()
+            .to_owned()
+    }
+
+    fn reconnect(&self) -> Failure {
+        mcp_oauth_core::Error::ReconnectNeeded {
+            server: self.session.borrow().grant.server_url.clone(),
+        }
+        .into()
+    }
+
+    async fn persist(&self) -> Result<(), Failure> {
+        let Some(storage) = &self.storage else {
+            return Ok(());
+        };
+        let (key, json) = {
+            let session = self.session.borrow();
+            let json = serde_json::to_string(&*session)
+                .map_err(|e| Failure::config(format!("cannot serialize the connection: {e}")))?;
+            (session.grant.server_url.clone(), json)
+        };
+        storage.set(&key, &json).await
+    }
+
+    /// The refresh in flight, or a new one. The slot is filled before the refresh
+    /// starts, so a caller arriving at any point joins it.
+    fn refresh_shared(inner: &Rc<Inner>) -> Promise {
+        if let Some(running) = inner.refreshing.borrow().as_ref() {
+            return running.clone();
+        }
+        let (promise, resolve, reject) = deferred();
+        *inner.refreshing.borrow_mut() = Some(promise.clone());
+        let inner = Rc::clone(inner);
+        spawn_local(async move {
+            let outcome = inner.refresh_once().await;
+            inner.refreshing.borrow_mut().take();
+            let _ = match outcome {
+                Ok(token) => resolve.call1(&JsValue::NULL, &token.into()),
+                Err(failure) => reject.call1(&JsValue::NULL, &failure.into_js()),
+            };
+        });
+        promise
+    }
+
+    async fn refresh_once(&self) -> Result<String, Failure> {
+        let request = self.session.borrow().refresh_request()?;
+        let response = match fetch::execute(&request).await {
+            Ok(response) => response,
+            Err(unreachable) => {
+                self.session.borrow_mut().on_refresh_unreachable();
+                self.persist().await?;
+                return Err(unreachable);
+            }
+        };
+        let outcome = self
+            .session
+            .borrow_mut()
+            .on_refresh_response(&response, now());
+        self.persist().await?;
+        outcome?;
+        Ok(self.current_token())
+    }
+}
+
+/// `fetch(url, init)` with the bearer token set on a copy of `init`'s headers.
+async fn send_with_bearer(url: &str, init: &JsValue, token: &JsValue) -> Result<Response, JsValue> {
+    let request = RequestInit::new();
+    if init.is_object() {
+        Object::assign(
+            request.unchecked_ref::<Object>(),
+            init.unchecked_ref::<Object>(),
+        );
+    }
+    let given = Reflect::get(init, &"headers".into()).unwrap_or(JsValue::UNDEFINED);
+    let headers = if given.is_undefined() || given.is_null() {
+        Headers::new()?
+    } else {
+        // `new Headers(init)` takes a Headers, a record or a list of pairs alike.
+        Headers::new_with_str_sequence_sequence(&given)?
+    };
+    headers.set(
+        "Authorization",
+        &format!("Bearer {}", token.as_string().unwrap_or_default()),
+    )?;
+    request.set_headers(&headers);
+    let response = JsFuture::from(fetch::global_fetch(&url.into(), &request)?).await?;
+    response.dyn_into()
+}
+
+/// A promise with its resolve and reject functions, for settling it from Rust.
+pub(crate) fn deferred() -> (Promise, Function, Function) {
+    let mut settle = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    // The executor runs synchronously inside `new Promise`.
+    let (resolve, reject) = settle.unwrap_or_else(|| unreachable!("Promise executor did not run"));
+    (promise, resolve, reject)
+}
+
+/// A serde value as a plain JS object.
+pub(crate) fn to_json_value<T: serde::Serialize>(value: &T) -> Result<JsValue, Failure> {
+    let json = serde_json::to_string(value)
+        .map_err(|e| Failure::config(format!("cannot serialize: {e}")))?;
+    js_sys::JSON::parse(&json)
+        .map_err(|e| Failure::from_js(crate::error::INVALID_CONFIG, "JSON.parse", &e))
+}
+
+/// A serde value from a JSON string or a plain object.
+pub(crate) fn from_json_value<T: for<'de> serde::Deserialize<'de>>(
+    value: &JsValue,
+    what: &str,
+) -> Result<T, Failure> {
+    let json = match value.as_string() {
+        Some(json) => json,
+        None => js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| Failure::config(format!("{what} must be a JSON string or object")))?,
+    };
+    serde_json::from_str(&json).map_err(|e| Failure::config(format!("{what} is unusable: {e}")))
+}

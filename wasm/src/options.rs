@@ -1,0 +1,143 @@
+//! The JS option objects of `startDynamic` / `startManual`, and their translation
+//! into core's configurations. Field names are camelCase as JS users write them;
+//! functions (the storage callbacks) are taken out before this point.
+
+use crate::error::Failure;
+use mcp_oauth_core::flow::{DynamicConfig, ManualConfig};
+use mcp_oauth_core::Secret;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+/// `startDynamic` options.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DynamicOptions {
+    server_url: String,
+    redirect_uri: String,
+    client_name: String,
+    #[serde(default)]
+    client_metadata_url: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    /// The storage callbacks, read separately (functions do not survive JSON).
+    #[serde(default)]
+    storage: Option<IgnoredAny>,
+}
+
+/// `scopes` as a space-separated string or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Scopes {
+    Joined(String),
+    List(Vec<String>),
+}
+
+/// `startManual` options.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ManualOptions {
+    client_id: String,
+    #[serde(default)]
+    client_secret: Option<String>,
+    authorization_url: String,
+    token_url: String,
+    #[serde(default)]
+    scopes: Option<Scopes>,
+    redirect_uri: String,
+    #[serde(default)]
+    server_url: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+    /// The storage callbacks, read separately (functions do not survive JSON).
+    #[serde(default)]
+    storage: Option<IgnoredAny>,
+}
+
+/// Reads options from their JSON form (the object minus its functions).
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T, Failure> {
+    serde_json::from_str(json).map_err(|e| Failure::config(format!("{what}: {e}")))
+}
+
+impl DynamicOptions {
+    pub(crate) fn into_config(self) -> DynamicConfig {
+        let _ = self.storage;
+        let mut config = DynamicConfig::new(self.server_url, self.redirect_uri, self.client_name);
+        config.client_metadata_url = self.client_metadata_url.filter(|s| !s.is_empty());
+        config.scope = self.scope.filter(|s| !s.trim().is_empty());
+        config
+    }
+}
+
+impl ManualOptions {
+    pub(crate) fn into_config(self) -> ManualConfig {
+        let _ = self.storage;
+        let scopes = match self.scopes {
+            Some(Scopes::Joined(s)) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
+            Some(Scopes::List(list)) => Some(list.join(" ")),
+            None => None,
+        }
+        .filter(|s| !s.is_empty());
+        ManualConfig {
+            client_id: self.client_id,
+            client_secret: self
+                .client_secret
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            authorization_endpoint: self.authorization_url,
+            token_endpoint: self.token_url,
+            scopes,
+            redirect_uri: self.redirect_uri,
+            server_url: self.server_url.filter(|s| !s.is_empty()),
+            auth_method: None,
+            issuer: self.issuer.filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_scopes_may_be_a_list_or_a_string() {
+        for scopes in [r#"["mcp:read","mcp:write"]"#, r#"" mcp:read   mcp:write ""#] {
+            let json = format!(
+                r#"{{"clientId":"c","authorizationUrl":"https://as/a","tokenUrl":"https://as/t",
+                    "redirectUri":"https://app/cb","scopes":{scopes}}}"#
+            );
+            let config = parse::<ManualOptions>(&json, "options")
+                .unwrap()
+                .into_config();
+            assert_eq!(
+                config.scopes.as_deref(),
+                Some("mcp:read mcp:write"),
+                "{scopes}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_optional_strings_count_as_absent() {
+        let json = r#"{"clientId":"c","clientSecret":"","authorizationUrl":"https://as/a",
+            "tokenUrl":"https://as/t","redirectUri":"https://app/cb","serverUrl":"","issuer":""}"#;
+        let config = parse::<ManualOptions>(json, "options")
+            .unwrap()
+            .into_config();
+        assert!(config.client_secret.is_none() && config.server_url.is_none());
+        assert!(config.issuer.is_none() && config.scopes.is_none());
+    }
+
+    #[test]
+    fn missing_and_misspelled_options_are_config_errors_naming_the_field() {
+        let err = parse::<DynamicOptions>(r#"{"serverUrl":"https://m/mcp"}"#, "startDynamic")
+            .unwrap_err();
+        assert_eq!(err.code, "invalid_config");
+        assert!(err.message.contains("redirectUri"), "{}", err.message);
+        let err = parse::<DynamicOptions>(
+            r#"{"serverUrl":"s","redirectUri":"r","clientName":"n","redirectUrl":"x"}"#,
+            "startDynamic",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("redirectUrl"), "{}", err.message);
+    }
+}
