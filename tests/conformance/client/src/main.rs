@@ -12,6 +12,7 @@
 mod mcp;
 
 use mcp::McpSession;
+use mcp_oauth::core::client_auth::{ClientKey, SigningAlgorithm};
 use mcp_oauth::core::registration::PreRegisteredClient;
 use mcp_oauth::core::Secret;
 use mcp_oauth::opener::HeadlessBrowser;
@@ -66,15 +67,27 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         .client_metadata_url(CLIENT_METADATA_URL)
         .protocol_version(&version)
         .reauthorize_on_unauthorized(true);
-    if let (Some(client_id), Some(secret)) = (
-        context["client_id"].as_str(),
-        context["client_secret"].as_str(),
-    ) {
+    // Credentials the runner registered for us (pre-registration, client
+    // credentials): what a user would type into the app's settings.
+    if let Some(client_id) = context["client_id"].as_str() {
+        let private_key = match context["private_key_pem"].as_str() {
+            Some(pem) => {
+                let alg = context["signing_algorithm"].as_str().unwrap_or("ES256");
+                Some(ClientKey {
+                    algorithm: SigningAlgorithm::from_name(alg)
+                        .ok_or_else(|| format!("signing algorithm {alg} is not supported"))?,
+                    private_key_pem: Secret::new(pem),
+                    key_id: None,
+                })
+            }
+            None => None,
+        };
         builder = builder.pre_registered(PreRegisteredClient {
             issuer: context["issuer"].as_str().map(str::to_owned),
             client_id: client_id.to_owned(),
-            client_secret: Some(Secret::new(secret)),
+            client_secret: context["client_secret"].as_str().map(Secret::new),
             auth_method: None,
+            private_key,
         });
     }
     let oauth = builder.build()?;
