@@ -95,8 +95,24 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut session = McpSession::new(oauth, server_url, &version)?;
     session.start().await?;
     let tools = session.list_tools().await?;
-    if let Some(tool) = tools.first() {
-        session.call_tool(tool).await?;
+    // The runner may say which calls to make (`toolCalls`); otherwise every tool
+    // is called once, with arguments drawn from its input schema.
+    let planned: Vec<(String, Value)> = match context["toolCalls"].as_array() {
+        Some(calls) => calls
+            .iter()
+            .filter_map(|c| Some((c["name"].as_str()?.to_owned(), c["arguments"].clone())))
+            .collect(),
+        None => tools
+            .iter()
+            .map(|t| (t.name.clone(), mcp::arguments_for(&t.input_schema, false)))
+            .collect(),
+    };
+    for (name, arguments) in planned {
+        let Some(tool) = tools.iter().find(|t| t.name == name) else {
+            eprintln!("the server does not offer (a valid) tool {name}; not calling it");
+            continue;
+        };
+        session.call_tool(tool, arguments).await?;
     }
     Ok(())
 }
