@@ -600,7 +600,12 @@ mod tests {
     #[test]
     fn choose_for_prefers_private_key_jwt_when_a_key_is_held_and_advertised() {
         use AuthMethod as M;
-        type Row = (Option<&'static [&'static str]>, bool, bool, Result<AuthMethod, ()>);
+        type Row = (
+            Option<&'static [&'static str]>,
+            bool,
+            bool,
+            Result<AuthMethod, ()>,
+        );
         let table: &[Row] = &[
             (
                 Some(&["private_key_jwt"]),
