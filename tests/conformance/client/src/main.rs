@@ -28,6 +28,9 @@ use std::time::Duration;
 /// authorization server advertises CIMD support.
 const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
 
+/// How long one scenario may take; the runner's default timeout is 30 s.
+const RUN_TIMEOUT: Duration = Duration::from_secs(25);
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -41,10 +44,16 @@ async fn main() -> ExitCode {
         eprintln!("usage: conformance-client <server-url>");
         return ExitCode::from(2);
     };
-    match run(&server_url).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+    // Never outlive the runner's own timeout: an open stream would keep its
+    // mock server from shutting down.
+    match tokio::time::timeout(RUN_TIMEOUT, run(&server_url)).await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             eprintln!("conformance-client: {error}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("conformance-client: gave up after {RUN_TIMEOUT:?}");
             ExitCode::FAILURE
         }
     }

@@ -105,7 +105,7 @@ impl McpSession {
             self.version = agreed.to_owned();
         }
         self.notify("notifications/initialized").await?;
-        self.listen();
+        self.listen().await;
         Ok(())
     }
 
@@ -113,37 +113,39 @@ impl McpSession {
     /// of its own (elicitation, roots), and answers them in the background. Best
     /// effort: a server without that stream answers 405, which is fine. It uses
     /// the current token as is and never signs in from here.
-    fn listen(&self) {
+    ///
+    /// The stream is established before this returns, so that nothing the server
+    /// sends after the handshake can miss it.
+    async fn listen(&self) {
         let http = self.http.clone();
-        let connection = self.connection.clone();
         let url = self.server_url.clone();
         let version = self.version.clone();
         let session_id = self.session_id.clone();
-        tokio::spawn(async move {
-            let authorization = match &connection {
-                Some(c) => match c.access_token().await {
-                    Ok(token) => Some(format!("Bearer {}", token.expose())),
-                    Err(_) => return,
-                },
-                None => None,
-            };
-            let with_headers = |builder: reqwest::RequestBuilder| {
-                let mut builder = builder.header("MCP-Protocol-Version", &version);
-                if let Some(id) = &session_id {
-                    builder = builder.header("Mcp-Session-Id", id);
-                }
-                if let Some(value) = &authorization {
-                    builder = builder.header("Authorization", value);
-                }
-                builder
-            };
-            let get = with_headers(http.get(url.clone()).header("Accept", "text/event-stream"));
-            let Ok(mut response) = get.send().await else {
-                return;
-            };
-            if !response.status().is_success() || !is_sse(&response) {
-                return;
+        let authorization = match &self.connection {
+            Some(c) => match c.access_token().await {
+                Ok(token) => Some(format!("Bearer {}", token.expose())),
+                Err(_) => return,
+            },
+            None => None,
+        };
+        let with_headers = move |builder: reqwest::RequestBuilder| {
+            let mut builder = builder.header("MCP-Protocol-Version", &version);
+            if let Some(id) = &session_id {
+                builder = builder.header("Mcp-Session-Id", id);
             }
+            if let Some(value) = &authorization {
+                builder = builder.header("Authorization", value);
+            }
+            builder
+        };
+        let get = with_headers(http.get(url.clone()).header("Accept", "text/event-stream"));
+        let Ok(mut response) = get.send().await else {
+            return;
+        };
+        if !response.status().is_success() || !is_sse(&response) {
+            return;
+        }
+        tokio::spawn(async move {
             let mut buffer: Vec<u8> = Vec::new();
             while let Ok(Some(chunk)) = response.chunk().await {
                 buffer.extend(chunk.iter().filter(|b| **b != b'\r'));
