@@ -2,6 +2,14 @@
 //! `token_endpoint_auth_methods_supported`): choosing the method the server
 //! advertises and applying it to a token request.
 //!
+//! `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9) signs a short-lived
+//! client assertion with the client's own key: `iss` and `sub` are the client id,
+//! `aud` is the authorization server's issuer (RFC 7523 §3 allows the issuer or the
+//! token endpoint; the issuer is what current drafts recommend and what the MCP
+//! client-credentials extension checks), plus `iat`, `exp` and a fresh `jti`. ES256
+//! (P-256, RFC 7518 §3.4) is implemented, in pure Rust so that it builds for
+//! WebAssembly; the signature is deterministic (RFC 6979).
+//!
 //! RFC 8414 §2 says an absent `token_endpoint_auth_methods_supported` means
 //! `client_secret_basic`; in practice servers that omit it often accept public
 //! clients too, so without a secret this client still tries `none` (the server's
@@ -15,9 +23,17 @@
 //! some servers enforce strictly when they see `client_id` beside a Basic header
 //! (the MCP TypeScript SDK omits it too).
 
+use crate::entropy::{random_token, Entropy};
 use crate::secret::Secret;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+
+/// RFC 7523 §2.2 `client_assertion_type` for a JWT client assertion.
+pub const JWT_BEARER_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How long a client assertion stays valid: long enough for one request.
+pub const ASSERTION_LIFETIME_SECS: u64 = 60;
 
 /// How the client proves its identity at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,6 +45,8 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -38,6 +56,7 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -47,6 +66,7 @@ impl AuthMethod {
             "none" => Some(AuthMethod::None),
             "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -71,12 +91,97 @@ pub enum ClientAuthError {
         /// The methods the server advertises, comma-separated.
         advertised: String,
     },
+    /// `private_key_jwt` is in use but the client has no signing key.
+    #[error("the client authenticates with private_key_jwt but no signing key is configured")]
+    KeyRequired,
+    /// The signing key could not be read or used.
+    #[error("the client's signing key is unusable: {0}")]
+    InvalidKey(String),
+    /// A client assertion needs the current time, which this call did not have.
+    #[error("a private_key_jwt client assertion needs the current time; use the time-aware variant of this request")]
+    TimeRequired,
+    /// No randomness for the assertion's `jti`.
+    #[error("no randomness for the client assertion: {0}")]
+    Entropy(String),
     /// None of the advertised methods is one this client implements.
     #[error("the authorization server only accepts client authentication methods this client does not support: {advertised}")]
     NoSupportedMethod {
         /// The methods the server advertises, comma-separated.
         advertised: String,
     },
+}
+
+/// A client's own signing key, for `private_key_jwt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientKey {
+    /// The JWS algorithm the key signs with.
+    pub algorithm: SigningAlgorithm,
+    /// The private key, PEM-encoded (PKCS#8 `PRIVATE KEY`, or SEC1 `EC PRIVATE KEY`).
+    pub private_key_pem: Secret,
+    /// The `kid` the authorization server knows the public key by, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+/// JWS algorithms (RFC 7518) this client can sign assertions with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlgorithm {
+    /// ECDSA with P-256 and SHA-256.
+    ES256,
+}
+
+impl SigningAlgorithm {
+    /// The JWS `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlgorithm::ES256 => "ES256",
+        }
+    }
+
+    /// Parses a JWS `alg` name; `None` for algorithms this client cannot sign with.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "ES256" => Some(SigningAlgorithm::ES256),
+            _ => None,
+        }
+    }
+}
+
+/// Everything needed to authenticate one token request.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAuthentication<'a> {
+    /// The method in use.
+    pub method: AuthMethod,
+    /// The client identifier.
+    pub client_id: &'a str,
+    /// The secret, for the `client_secret_*` methods.
+    pub client_secret: Option<&'a Secret>,
+    /// The signing key, for `private_key_jwt`.
+    pub private_key: Option<&'a ClientKey>,
+    /// The assertion's audience: the authorization server's issuer.
+    pub audience: &'a str,
+    /// Seconds since the epoch, for the assertion's `iat` and `exp`; without it a
+    /// `private_key_jwt` request fails with [`ClientAuthError::TimeRequired`].
+    pub now: Option<u64>,
+}
+
+/// Picks the method for a client holding a signing key and/or a secret: with a key,
+/// `private_key_jwt` when the server advertises it (or advertises nothing);
+/// otherwise as [`choose`].
+pub fn choose_for(
+    supported: Option<&[String]>,
+    has_secret: bool,
+    has_key: bool,
+) -> Result<AuthMethod, ClientAuthError> {
+    if has_key {
+        let jwt = AuthMethod::PrivateKeyJwt.as_str();
+        match advertised_list(supported) {
+            None => return Ok(AuthMethod::PrivateKeyJwt),
+            Some(list) if list.iter().any(|m| m == jwt) => return Ok(AuthMethod::PrivateKeyJwt),
+            Some(_) => {}
+        }
+    }
+    choose(supported, has_secret)
 }
 
 /// Picks the method: with a secret, `client_secret_basic` if advertised (the RFC 8414
@@ -135,7 +240,7 @@ pub fn secret_requirement(supported: Option<&[String]>) -> SecretRequirement {
 
 /// Adds the client's credentials to a token request: form pairs and/or an
 /// `Authorization` header, as `method` prescribes. A secret-based method without a
-/// secret is a `SecretRequired` error.
+/// secret is a `SecretRequired` error; `private_key_jwt` needs [`apply_to`].
 pub fn apply(
     method: AuthMethod,
     client_id: &str,
@@ -143,6 +248,26 @@ pub fn apply(
     form: &mut Vec<(String, String)>,
     headers: &mut Vec<(String, String)>,
 ) -> Result<(), ClientAuthError> {
+    let auth = ClientAuthentication {
+        method,
+        client_id,
+        client_secret,
+        private_key: None,
+        audience: "",
+        now: None,
+    };
+    apply_to(&auth, &mut crate::entropy::OsEntropy, form, headers)
+}
+
+/// Like [`apply`], for every method: `private_key_jwt` adds a client assertion
+/// signed now, with a `jti` drawn from `entropy`.
+pub fn apply_to(
+    auth: &ClientAuthentication<'_>,
+    entropy: &mut dyn Entropy,
+    form: &mut Vec<(String, String)>,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(), ClientAuthError> {
+    let (method, client_id, client_secret) = (auth.method, auth.client_id, auth.client_secret);
     let secret = || {
         client_secret.ok_or_else(|| ClientAuthError::SecretRequired {
             advertised: method.as_str().to_owned(),
@@ -161,8 +286,68 @@ pub fn apply(
             form.push(("client_id".into(), client_id.into()));
             form.push(("client_secret".into(), secret.expose().into()));
         }
+        AuthMethod::PrivateKeyJwt => {
+            let key = auth.private_key.ok_or(ClientAuthError::KeyRequired)?;
+            let now = auth.now.ok_or(ClientAuthError::TimeRequired)?;
+            let jti = random_token(entropy, 16).map_err(|e| ClientAuthError::Entropy(e.0))?;
+            let assertion = client_assertion(key, client_id, auth.audience, now, &jti)?;
+            form.push(("client_id".into(), client_id.into()));
+            form.push((
+                "client_assertion_type".into(),
+                JWT_BEARER_ASSERTION_TYPE.into(),
+            ));
+            form.push(("client_assertion".into(), assertion));
+        }
     }
     Ok(())
+}
+
+/// An RFC 7523 §3 client assertion: a compact JWS over `iss` = `sub` = the client
+/// id, `aud`, `iat` = `now`, `exp` = `now` + [`ASSERTION_LIFETIME_SECS`], and `jti`.
+pub fn client_assertion(
+    key: &ClientKey,
+    client_id: &str,
+    audience: &str,
+    now: u64,
+    jti: &str,
+) -> Result<String, ClientAuthError> {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut header = serde_json::json!({ "alg": key.algorithm.as_str(), "typ": "JWT" });
+    if let Some(kid) = &key.key_id {
+        header["kid"] = kid.as_str().into();
+    }
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME_SECS,
+        "jti": jti,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = match key.algorithm {
+        SigningAlgorithm::ES256 => es256_sign(key.private_key_pem.expose(), &signing_input)?,
+    };
+    Ok(format!("{signing_input}.{}", b64(&signature)))
+}
+
+/// ES256: ECDSA P-256 over SHA-256, as the 64-byte `r || s` JWS wants (RFC 7518 §3.4).
+fn es256_sign(pem: &str, signing_input: &str) -> Result<Vec<u8>, ClientAuthError> {
+    use p256::ecdsa::signature::Signer as _;
+    use p256::pkcs8::DecodePrivateKey as _;
+    let key = p256::ecdsa::SigningKey::from_pkcs8_pem(pem)
+        .or_else(|_| p256::SecretKey::from_sec1_pem(pem).map(p256::ecdsa::SigningKey::from))
+        .map_err(|_| {
+            ClientAuthError::InvalidKey(
+                "not a PEM-encoded P-256 private key (PKCS#8 or SEC1)".into(),
+            )
+        })?;
+    let signature: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
+    Ok(signature.to_bytes().to_vec())
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes
@@ -180,6 +365,10 @@ fn basic_credentials(client_id: &str, secret: &Secret) -> String {
 fn advertised_list(supported: Option<&[String]>) -> Option<&[String]> {
     supported.filter(|list| !list.is_empty())
 }
+
+/// A P-256 key in PKCS#8 PEM, as the MCP client-credentials extension hands out.
+#[cfg(test)]
+pub(crate) const TEST_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgxknqfg1BTDnRxgER\nym/IMxBoX69qCWbsGQnTkMdgZY2hRANCAASMN1A5skVM6X+UdlQfe1Lm2aaUm17A\nMv0x8lRUub92bu5qFnKRd3lqsVje8JuFffTxRRtyMUvaZ3Bsn2HuzimQ\n-----END PRIVATE KEY-----";
 
 #[cfg(test)]
 mod tests {
@@ -247,6 +436,7 @@ mod tests {
                 Ok(m) => Method(m),
                 Err(ClientAuthError::SecretRequired { .. }) => SecretRequired,
                 Err(ClientAuthError::NoSupportedMethod { .. }) => NoSupportedMethod,
+                Err(other) => panic!("unexpected {other:?}"),
             };
             assert_eq!(&got, want, "{supported:?} secret={has_secret}");
         }
@@ -383,11 +573,175 @@ mod tests {
             AuthMethod::None,
             AuthMethod::ClientSecretBasic,
             AuthMethod::ClientSecretPost,
+            AuthMethod::PrivateKeyJwt,
         ] {
             assert_eq!(AuthMethod::from_name(m.as_str()), Some(m));
             let json = serde_json::to_string(&m).unwrap();
             assert_eq!(json, format!("\"{}\"", m.as_str()));
         }
-        assert_eq!(AuthMethod::from_name("private_key_jwt"), None);
+        assert_eq!(AuthMethod::from_name("client_secret_jwt"), None);
+    }
+
+    fn test_key() -> ClientKey {
+        ClientKey {
+            algorithm: SigningAlgorithm::ES256,
+            private_key_pem: Secret::new(TEST_KEY_PEM),
+            key_id: None,
+        }
+    }
+
+    fn decode_part(part: &str) -> serde_json::Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn choose_for_prefers_private_key_jwt_when_a_key_is_held_and_advertised() {
+        use AuthMethod as M;
+        type Row = (
+            Option<&'static [&'static str]>,
+            bool,
+            bool,
+            Result<AuthMethod, ()>,
+        );
+        let table: &[Row] = &[
+            (
+                Some(&["private_key_jwt"]),
+                false,
+                true,
+                Ok(M::PrivateKeyJwt),
+            ),
+            (None, false, true, Ok(M::PrivateKeyJwt)),
+            (
+                Some(&["client_secret_basic", "private_key_jwt"]),
+                true,
+                true,
+                Ok(M::PrivateKeyJwt),
+            ),
+            // Not advertised: fall back to what the secret allows.
+            (
+                Some(&["client_secret_post"]),
+                true,
+                true,
+                Ok(M::ClientSecretPost),
+            ),
+            (Some(&["client_secret_post"]), false, true, Err(())),
+            // Advertised, but this client holds no key.
+            (Some(&["private_key_jwt"]), true, false, Err(())),
+        ];
+        for (supported, has_secret, has_key, want) in table {
+            let owned = supported.map(list);
+            let got = choose_for(owned.as_deref(), *has_secret, *has_key).map_err(drop);
+            assert_eq!(
+                &got, want,
+                "{supported:?} secret={has_secret} key={has_key}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_assertion_is_an_es256_jws_over_the_rfc_7523_claims() {
+        let jwt = client_assertion(
+            &test_key(),
+            "conformance-test-client",
+            "http://localhost:3000",
+            1_700_000_000,
+            "jti-1",
+        )
+        .unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(
+            decode_part(parts[0]),
+            serde_json::json!({ "alg": "ES256", "typ": "JWT" })
+        );
+        assert_eq!(
+            decode_part(parts[1]),
+            serde_json::json!({
+                "iss": "conformance-test-client",
+                "sub": "conformance-test-client",
+                "aud": "http://localhost:3000",
+                "iat": 1_700_000_000u64,
+                "exp": 1_700_000_060u64,
+                "jti": "jti-1",
+            })
+        );
+        // The signature verifies with the public half of the key.
+        use p256::ecdsa::signature::Verifier as _;
+        use p256::pkcs8::DecodePrivateKey as _;
+        let signing = p256::ecdsa::SigningKey::from_pkcs8_pem(TEST_KEY_PEM).unwrap();
+        let signature_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[2])
+            .unwrap();
+        assert_eq!(signature_bytes.len(), 64, "JWS ES256 is r || s, not DER");
+        let signature = p256::ecdsa::Signature::from_slice(&signature_bytes).unwrap();
+        signing
+            .verifying_key()
+            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+            .unwrap();
+    }
+
+    #[test]
+    fn private_key_jwt_sends_the_assertion_and_its_type_in_the_body() {
+        let key = test_key();
+        let auth = ClientAuthentication {
+            method: AuthMethod::PrivateKeyJwt,
+            client_id: "abc",
+            client_secret: None,
+            private_key: Some(&key),
+            audience: "https://auth.example.com",
+            now: Some(1_700_000_000),
+        };
+        let mut form = Vec::new();
+        let mut headers = Vec::new();
+        let mut entropy = |buf: &mut [u8]| buf.fill(7);
+        apply_to(&auth, &mut entropy, &mut form, &mut headers).unwrap();
+        assert!(headers.is_empty());
+        let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        assert_eq!(get("client_id").as_deref(), Some("abc"));
+        assert_eq!(
+            get("client_assertion_type").as_deref(),
+            Some(JWT_BEARER_ASSERTION_TYPE)
+        );
+        let assertion = get("client_assertion").unwrap();
+        let claims = decode_part(assertion.split('.').nth(1).unwrap());
+        assert_eq!(claims["jti"], "BwcHBwcHBwcHBwcHBwcHBw");
+        assert_eq!(claims["aud"], "https://auth.example.com");
+    }
+
+    #[test]
+    fn private_key_jwt_needs_a_key_and_the_time() {
+        let key = test_key();
+        let mut auth = ClientAuthentication {
+            method: AuthMethod::PrivateKeyJwt,
+            client_id: "abc",
+            client_secret: None,
+            private_key: None,
+            audience: "https://auth.example.com",
+            now: Some(1),
+        };
+        let run = |auth: &ClientAuthentication<'_>| {
+            apply_to(
+                auth,
+                &mut crate::entropy::OsEntropy,
+                &mut Vec::new(),
+                &mut Vec::new(),
+            )
+        };
+        assert_eq!(run(&auth), Err(ClientAuthError::KeyRequired));
+        auth.private_key = Some(&key);
+        auth.now = None;
+        assert_eq!(run(&auth), Err(ClientAuthError::TimeRequired));
+        let garbage = ClientKey {
+            private_key_pem: Secret::new(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+            ),
+            ..test_key()
+        };
+        auth.private_key = Some(&garbage);
+        auth.now = Some(1);
+        assert!(matches!(run(&auth), Err(ClientAuthError::InvalidKey(_))));
     }
 }

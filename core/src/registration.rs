@@ -12,7 +12,7 @@
 //! used (registration falls through to DCR) rather than sent to a server that would
 //! reject it.
 
-use crate::client_auth::{self, AuthMethod, ClientAuthError};
+use crate::client_auth::{self, AuthMethod, ClientAuthError, ClientKey};
 use crate::discovery::AuthorizationServerMetadata;
 use crate::http::{BodyError, HttpRequest, HttpResponse, Purpose};
 use crate::loopback::is_loopback;
@@ -36,6 +36,9 @@ pub struct ClientCredentials {
     /// When the secret expires (seconds since the epoch); absent or 0 means never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<u64>,
+    /// The signing key, for `private_key_jwt` clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<ClientKey>,
 }
 
 /// A client the user or app registered beforehand.
@@ -52,6 +55,9 @@ pub struct PreRegisteredClient {
     /// A fixed auth method; otherwise chosen from the AS metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_method: Option<AuthMethod>,
+    /// The client's signing key, for `private_key_jwt` (RFC 7523).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<ClientKey>,
 }
 
 /// `native` for loopback redirect URIs, `web` for remote https ones (OIDC Registration).
@@ -192,16 +198,25 @@ pub fn plan(
     if let Some(client) = for_this_issuer {
         let auth_method = match client.auth_method {
             Some(method) => method,
-            None => client_auth::choose(
+            None => client_auth::choose_for(
                 metadata.token_endpoint_auth_methods_supported.as_deref(),
                 client.client_secret.is_some(),
+                client.private_key.is_some(),
             )?,
         };
-        if auth_method != AuthMethod::None && client.client_secret.is_none() {
-            return Err(ClientAuthError::SecretRequired {
-                advertised: auth_method.as_str().to_owned(),
+        match auth_method {
+            AuthMethod::None => {}
+            AuthMethod::PrivateKeyJwt if client.private_key.is_none() => {
+                return Err(ClientAuthError::KeyRequired.into())
             }
-            .into());
+            AuthMethod::PrivateKeyJwt => {}
+            _ if client.client_secret.is_none() => {
+                return Err(ClientAuthError::SecretRequired {
+                    advertised: auth_method.as_str().to_owned(),
+                }
+                .into())
+            }
+            _ => {}
         }
         return Ok(RegistrationPlan::Known(ClientCredentials {
             issuer: metadata.issuer.clone(),
@@ -209,6 +224,7 @@ pub fn plan(
             client_secret: client.client_secret.clone(),
             auth_method,
             client_secret_expires_at: None,
+            private_key: client.private_key.clone(),
         }));
     }
 
@@ -221,6 +237,7 @@ pub fn plan(
                     client_secret: None,
                     auth_method: AuthMethod::None,
                     client_secret_expires_at: None,
+                    private_key: None,
                 },
             ));
         }
@@ -312,7 +329,12 @@ pub fn parse_registration_response(
                 invalid("client_secret_expires_at is not a non-negative integer")
             })?),
         };
-    let auth_method = match string("token_endpoint_auth_method")?.and_then(AuthMethod::from_name) {
+    // A registration carries no key of ours, so `private_key_jwt` is as unusable
+    // here as a method this client does not know.
+    let auth_method = match string("token_endpoint_auth_method")?
+        .and_then(AuthMethod::from_name)
+        .filter(|m| *m != AuthMethod::PrivateKeyJwt)
+    {
         Some(method) => {
             if method != AuthMethod::None && client_secret.is_none() {
                 return Err(invalid(&format!(
@@ -334,6 +356,7 @@ pub fn parse_registration_response(
         client_secret,
         auth_method,
         client_secret_expires_at,
+        private_key: None,
     })
 }
 
@@ -403,6 +426,7 @@ mod tests {
             client_id: id.into(),
             client_secret: secret.map(Secret::new),
             auth_method: None,
+            private_key: None,
         }
     }
 
@@ -473,6 +497,7 @@ mod tests {
                 client_secret: Some(Secret::new("s3")),
                 auth_method: AuthMethod::ClientSecretBasic,
                 client_secret_expires_at: None,
+                private_key: None,
             })
         );
     }
@@ -550,6 +575,7 @@ mod tests {
                 client_secret: None,
                 auth_method: AuthMethod::None,
                 client_secret_expires_at: None,
+                private_key: None,
             })
         );
     }
@@ -608,6 +634,7 @@ mod tests {
                 client_secret: Some(Secret::new("cf136dc3c1fc93f31185e5885805d")),
                 auth_method: AuthMethod::ClientSecretBasic,
                 client_secret_expires_at: Some(2893276800),
+                private_key: None,
             }
         );
     }

@@ -40,6 +40,43 @@ pub struct Grant {
     /// The scope requested for this grant; refresh asks for the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// How the tokens were obtained, and so how to renew them.
+    #[serde(default, skip_serializing_if = "GrantType::is_authorization_code")]
+    pub grant_type: GrantType,
+}
+
+/// The OAuth grant a connection uses (RFC 6749 §4.1, §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// A user signs in in the browser; tokens renew with the refresh token.
+    #[default]
+    AuthorizationCode,
+    /// The client acts for itself (machine to machine); tokens renew by asking
+    /// again with the client's credentials, no user involved.
+    ClientCredentials,
+}
+
+impl GrantType {
+    fn is_authorization_code(&self) -> bool {
+        *self == GrantType::AuthorizationCode
+    }
+
+    /// The grant to use with an authorization server advertising
+    /// `grant_types_supported` (RFC 8414 §2; absent means `authorization_code`),
+    /// for a client that does (`confidential`) or does not hold credentials of its
+    /// own. `client_credentials` is chosen only for a confidential client and only
+    /// when the server does not offer `authorization_code`: a server offering both
+    /// gets the user-facing flow, which is what an MCP client signs in with.
+    pub fn choose(grant_types_supported: Option<&[String]>, confidential: bool) -> GrantType {
+        let offers =
+            |name: &str| grant_types_supported.is_some_and(|list| list.iter().any(|g| g == name));
+        if confidential && offers("client_credentials") && !offers("authorization_code") {
+            GrantType::ClientCredentials
+        } else {
+            GrantType::AuthorizationCode
+        }
+    }
 }
 
 /// Whether the last refresh failed, and whether trying again can help.
@@ -126,7 +163,11 @@ impl Session {
     }
 
     fn can_refresh(&self) -> bool {
-        self.tokens.refresh_token.is_some() && self.refresh_health != RefreshHealth::FailedRejected
+        let renewable = match self.grant.grant_type {
+            GrantType::AuthorizationCode => self.tokens.refresh_token.is_some(),
+            GrantType::ClientCredentials => true,
+        };
+        renewable && self.refresh_health != RefreshHealth::FailedRejected
     }
 
     /// Use, refresh or reconnect, given the time.
@@ -169,23 +210,44 @@ impl Session {
         }
     }
 
-    /// The refresh request, with the original grant's client authentication,
-    /// resource and scope. Without a refresh token the user must reconnect.
+    /// The request that renews the tokens: a refresh-token grant, or for
+    /// client-credentials connections the client-credentials grant again. `None`
+    /// (`ReconnectNeeded`) when only the user can help. Clients that authenticate
+    /// with `private_key_jwt` need [`Session::refresh_request_at`].
     pub fn refresh_request(&self) -> Result<HttpRequest, Error> {
-        let refresh_token = self
-            .tokens
-            .refresh_token
-            .as_ref()
-            .filter(|_| self.refresh_health != RefreshHealth::FailedRejected)
-            .ok_or_else(|| Error::ReconnectNeeded {
-                server: self.grant.server_url.clone(),
-            })?;
-        Ok(token::refresh_request(
+        self.renewal(None)
+    }
+
+    /// [`Session::refresh_request`] made at `now` (seconds since the epoch), which
+    /// a `private_key_jwt` client assertion needs.
+    pub fn refresh_request_at(&self, now: u64) -> Result<HttpRequest, Error> {
+        self.renewal(Some(now))
+    }
+
+    fn renewal(&self, now: Option<u64>) -> Result<HttpRequest, Error> {
+        let reconnect = || Error::ReconnectNeeded {
+            server: self.grant.server_url.clone(),
+        };
+        if self.refresh_health == RefreshHealth::FailedRejected {
+            return Err(reconnect());
+        }
+        if self.grant.grant_type == GrantType::ClientCredentials {
+            return Ok(token::client_credentials_request_inner(
+                &self.grant.token_endpoint,
+                &self.grant.client,
+                self.grant.scope.as_deref(),
+                self.grant.resource.as_deref(),
+                now,
+            )?);
+        }
+        let refresh_token = self.tokens.refresh_token.as_ref().ok_or_else(reconnect)?;
+        Ok(token::refresh_request_inner(
             &self.grant.token_endpoint,
             &self.grant.client,
             refresh_token,
             self.grant.resource.as_deref(),
             self.grant.scope.as_deref(),
+            now,
         )?)
     }
 
@@ -255,8 +317,10 @@ mod tests {
                     client_secret: Some(Secret::new("client-secret")),
                     auth_method: AuthMethod::ClientSecretPost,
                     client_secret_expires_at: None,
+                    private_key: None,
                 },
                 scope: Some("mcp:read offline_access".into()),
+                grant_type: Default::default(),
             },
             TokenSet {
                 access_token: Secret::new("at-1"),
@@ -409,5 +473,32 @@ mod tests {
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), s);
         assert!(!format!("{s:?}").contains("rt-1"));
         assert!(!format!("{s:?}").contains("client-secret"));
+    }
+
+    #[test]
+    fn grant_type_choice_table() {
+        let list = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cc = GrantType::ClientCredentials;
+        let code = GrantType::AuthorizationCode;
+        let table: &[(Option<&[&str]>, bool, GrantType)] = &[
+            (None, true, code),
+            (Some(&["client_credentials"]), true, cc),
+            (Some(&["client_credentials"]), false, code),
+            (
+                Some(&["authorization_code", "client_credentials"]),
+                true,
+                code,
+            ),
+            (Some(&["authorization_code", "refresh_token"]), true, code),
+            (Some(&[]), true, code),
+        ];
+        for (supported, confidential, want) in table {
+            let owned = supported.map(list);
+            assert_eq!(
+                GrantType::choose(owned.as_deref(), *confidential),
+                *want,
+                "{supported:?} confidential={confidential}"
+            );
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! No error message ever contains a token value: fields are reported by name only.
 
 use crate::client_auth;
+use crate::entropy::OsEntropy;
 use crate::http::{BodyError, HttpRequest, HttpResponse, Purpose};
 use crate::registration::ClientCredentials;
 use crate::secret::Secret;
@@ -144,6 +145,7 @@ pub fn authorization_code_request(
     redirect_uri: &str,
     code_verifier: &Secret,
     resource: Option<&str>,
+    now: u64,
 ) -> Result<HttpRequest, TokenError> {
     let mut form = pairs([
         ("grant_type", "authorization_code"),
@@ -152,7 +154,7 @@ pub fn authorization_code_request(
         ("code_verifier", code_verifier.expose()),
     ]);
     push_optional(&mut form, "resource", resource);
-    token_request(token_endpoint, client, form)
+    token_request(token_endpoint, client, form, Some(now))
 }
 
 /// A refresh (RFC 6749 §6) carrying the original grant's resource and scope.
@@ -162,6 +164,25 @@ pub fn refresh_request(
     refresh_token: &Secret,
     resource: Option<&str>,
     scope: Option<&str>,
+    now: u64,
+) -> Result<HttpRequest, TokenError> {
+    refresh_request_inner(
+        token_endpoint,
+        client,
+        refresh_token,
+        resource,
+        scope,
+        Some(now),
+    )
+}
+
+pub(crate) fn refresh_request_inner(
+    token_endpoint: &Url,
+    client: &ClientCredentials,
+    refresh_token: &Secret,
+    resource: Option<&str>,
+    scope: Option<&str>,
+    now: Option<u64>,
 ) -> Result<HttpRequest, TokenError> {
     let mut form = pairs([
         ("grant_type", "refresh_token"),
@@ -169,7 +190,7 @@ pub fn refresh_request(
     ]);
     push_optional(&mut form, "resource", resource);
     push_optional(&mut form, "scope", scope);
-    token_request(token_endpoint, client, form)
+    token_request(token_endpoint, client, form, now)
 }
 
 /// A client-credentials grant (RFC 6749 §4.4) for machine-to-machine access.
@@ -182,11 +203,22 @@ pub fn client_credentials_request(
     client: &ClientCredentials,
     scope: Option<&str>,
     resource: Option<&str>,
+    now: u64,
+) -> Result<HttpRequest, TokenError> {
+    client_credentials_request_inner(token_endpoint, client, scope, resource, Some(now))
+}
+
+pub(crate) fn client_credentials_request_inner(
+    token_endpoint: &Url,
+    client: &ClientCredentials,
+    scope: Option<&str>,
+    resource: Option<&str>,
+    now: Option<u64>,
 ) -> Result<HttpRequest, TokenError> {
     let mut form = pairs([("grant_type", "client_credentials")]);
     push_optional(&mut form, "scope", scope);
     push_optional(&mut form, "resource", resource);
-    token_request(token_endpoint, client, form)
+    token_request(token_endpoint, client, form, now)
 }
 
 /// Reads a token response received at `now`; `requested_scope` fills in `scope`
@@ -274,15 +306,18 @@ fn token_request(
     token_endpoint: &Url,
     client: &ClientCredentials,
     mut form: Vec<(String, String)>,
+    now: Option<u64>,
 ) -> Result<HttpRequest, TokenError> {
     let mut headers = Vec::new();
-    client_auth::apply(
-        client.auth_method,
-        &client.client_id,
-        client.client_secret.as_ref(),
-        &mut form,
-        &mut headers,
-    )?;
+    let auth = client_auth::ClientAuthentication {
+        method: client.auth_method,
+        client_id: &client.client_id,
+        client_secret: client.client_secret.as_ref(),
+        private_key: client.private_key.as_ref(),
+        audience: &client.issuer,
+        now,
+    };
+    client_auth::apply_to(&auth, &mut OsEntropy, &mut form, &mut headers)?;
     let request = HttpRequest::post_form(token_endpoint.clone(), Purpose::Token, form);
     Ok(headers.into_iter().fold(request, |request, (name, value)| {
         request.with_header(name, value)
@@ -382,6 +417,7 @@ mod tests {
             client_secret: secret.map(Secret::new),
             auth_method,
             client_secret_expires_at: None,
+            private_key: None,
         }
     }
 
@@ -409,6 +445,7 @@ mod tests {
             "http://127.0.0.1:33418/callback",
             &Secret::new("dBjftJeZ4CVP-mJ92K9FLH0GPKWNKwDqLTgpYAn4z5M"),
             Some(RESOURCE),
+            NOW,
         )
         .unwrap();
         assert_eq!(request.url, endpoint());
@@ -443,6 +480,7 @@ mod tests {
             "https://app.example.com/cb",
             &Secret::new("v"),
             None,
+            NOW,
         )
         .unwrap();
         assert_eq!(get(&form(&request), "resource"), None);
@@ -456,6 +494,7 @@ mod tests {
             &Secret::new("tGzv3JOkF0XG5Qx2TlKWIA"),
             Some(RESOURCE),
             Some("files:read offline_access"),
+            NOW,
         )
         .unwrap();
         assert_eq!(
@@ -478,6 +517,7 @@ mod tests {
             &Secret::new("rt"),
             None,
             None,
+            NOW,
         )
         .unwrap();
         let pairs = form(&request);
@@ -496,6 +536,7 @@ mod tests {
             &Secret::new("rt"),
             Some(RESOURCE),
             None,
+            NOW,
         )
         .unwrap();
         assert_eq!(
@@ -516,6 +557,7 @@ mod tests {
             &Secret::new("rt"),
             Some(RESOURCE),
             None,
+            NOW,
         )
         .unwrap();
         let pairs = form(&request);
@@ -532,6 +574,7 @@ mod tests {
             &Secret::new("rt"),
             None,
             None,
+            NOW,
         )
         .unwrap_err();
         assert!(matches!(
@@ -543,6 +586,7 @@ mod tests {
             &client(AuthMethod::ClientSecretBasic, None),
             None,
             None,
+            NOW,
         )
         .unwrap_err();
         assert!(matches!(err, TokenError::ClientAuth(_)));
@@ -555,6 +599,7 @@ mod tests {
             &client(AuthMethod::ClientSecretPost, Some("s")),
             Some("mcp:tools"),
             Some(RESOURCE),
+            NOW,
         )
         .unwrap();
         assert_eq!(

@@ -382,6 +382,7 @@ impl ClientInner {
                             client_id: c.client_id,
                             client_secret: c.client_secret,
                             auth_method: Some(c.auth_method),
+                            private_key: c.private_key,
                         }),
                 );
                 let mut config = DynamicConfig::new(&p.server_url, redirect_uri, &self.client_name);

@@ -231,7 +231,7 @@ impl Connection {
 
     async fn refresh_locked(&self, session: &mut Session) -> Result<Secret, Error> {
         let client = &self.inner.client;
-        let request = session.refresh_request()?;
+        let request = session.refresh_request_at(client.now())?;
         let mut attempt = 0;
         let response: HttpResponse = loop {
             attempt += 1;

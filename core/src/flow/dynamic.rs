@@ -14,7 +14,7 @@ use crate::registration::{
     self, ClientCredentials, PreRegisteredClient, RegistrationError, RegistrationPlan,
 };
 use crate::scope;
-use crate::session::{Grant, Session};
+use crate::session::{Grant, GrantType, Session};
 use crate::www_authenticate::{self, BearerChallenge};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -111,6 +111,11 @@ enum Step {
         scope: Option<String>,
     },
     Authorizing(Box<CodeGrant>),
+    /// A confidential client asking for tokens for itself (RFC 6749 §4.4).
+    ClientCredentials {
+        grant: Box<Grant>,
+        request: HttpRequest,
+    },
     Done(Box<Session>),
     #[serde(skip)]
     Failed(Error),
@@ -179,6 +184,7 @@ impl DynamicFlow {
                 None => Action::Failed(corrupt()),
             },
             Step::Registering { request, .. } => Action::Send(request.clone()),
+            Step::ClientCredentials { request, .. } => Action::Send(request.clone()),
             Step::Authorizing(grant) => match grant.exchange_request() {
                 Some(request) => Action::Send(request.clone()),
                 None => Action::Authorize {
@@ -209,14 +215,14 @@ impl DynamicFlow {
 
     /// Feeds the URL that reached the redirect URI. A callback with a missing or
     /// wrong `state` is rejected and the flow keeps waiting for the right one.
-    pub fn on_callback(&mut self, callback_url: &str, _now: u64) -> Result<(), Error> {
+    pub fn on_callback(&mut self, callback_url: &str, now: u64) -> Result<(), Error> {
         let Step::Authorizing(grant) = &mut self.step else {
             return Err(self.unexpected("a callback"));
         };
         if grant.exchange_request().is_some() {
             return Err(self.unexpected("a second callback"));
         }
-        match grant.on_callback(callback_url) {
+        match grant.on_callback(callback_url, now) {
             Ok(()) => Ok(()),
             Err(error) => {
                 if matches!(&error, Error::Callback(e) if !callback_error_is_fatal(e)) {
@@ -250,6 +256,7 @@ impl DynamicFlow {
     pub fn client(&self) -> Option<&ClientCredentials> {
         match &self.step {
             Step::Authorizing(grant) => Some(grant.client()),
+            Step::ClientCredentials { grant, .. } => Some(&grant.client),
             Step::Done(session) => Some(&session.grant.client),
             _ => None,
         }
@@ -268,6 +275,7 @@ impl DynamicFlow {
             Step::ResourceMetadata { .. } => "fetching protected-resource metadata",
             Step::AuthorizationServerMetadata { .. } => "fetching authorization server metadata",
             Step::Registering { .. } => "registering a client",
+            Step::ClientCredentials { .. } => "requesting a client-credentials token",
             Step::Authorizing(grant) if grant.exchange_request().is_some() => "exchanging the code",
             Step::Authorizing(_) => "waiting for the authorization callback",
             Step::Done(_) => "done",
@@ -322,7 +330,7 @@ impl DynamicFlow {
                     let url = candidates.get(next).ok_or_else(corrupt)?;
                     let metadata =
                         discovery::parse_authorization_server_metadata(url, &issuer, response)?;
-                    return self.registration_step(metadata);
+                    return self.registration_step(metadata, now);
                 }
                 if candidates.get(next + 1).is_some() {
                     return Ok(Step::AuthorizationServerMetadata {
@@ -334,7 +342,7 @@ impl DynamicFlow {
                 }
                 if legacy {
                     return self
-                        .registration_step(discovery::legacy_default_metadata(&self.server));
+                        .registration_step(discovery::legacy_default_metadata(&self.server), now);
                 }
                 Err(DiscoveryError::AuthorizationServerNotFound {
                     issuer,
@@ -353,7 +361,15 @@ impl DynamicFlow {
                     .clone()
                     .ok_or(self.unexpected("a registration response"))?;
                 let client = registration::parse_registration_response(&metadata, response)?;
-                Ok(self.authorizing_step(&metadata, client, scope))
+                self.authorizing_step(&metadata, client, scope, now)
+            }
+            Step::ClientCredentials { grant, .. } => {
+                let tokens =
+                    crate::token::parse_token_response(response, now, grant.scope.as_deref())?;
+                Ok(Step::Done(Box::new(Session::new(
+                    (**grant).clone(),
+                    tokens,
+                ))))
             }
             Step::Authorizing(grant) => match grant.exchange_request() {
                 Some(_) => Ok(Step::Done(Box::new(
@@ -428,7 +444,11 @@ impl DynamicFlow {
             .unwrap_or_default()
     }
 
-    fn registration_step(&mut self, metadata: AuthorizationServerMetadata) -> Result<Step, Error> {
+    fn registration_step(
+        &mut self,
+        metadata: AuthorizationServerMetadata,
+        now: u64,
+    ) -> Result<Step, Error> {
         let scope = self.config.scope.clone().or_else(|| {
             scope::initial_scope(
                 self.challenge.as_ref().and_then(|c| c.scope.as_deref()),
@@ -453,7 +473,7 @@ impl DynamicFlow {
         match plan {
             RegistrationPlan::Known(client)
             | RegistrationPlan::ClientIdMetadataDocument(client) => {
-                Ok(self.authorizing_step(&metadata, client, scope))
+                self.authorizing_step(&metadata, client, scope, now)
             }
             RegistrationPlan::Dynamic(request) => Ok(Step::Registering { request, scope }),
             RegistrationPlan::ManualRequired => Err(RegistrationError::ManualRequired {
@@ -468,7 +488,12 @@ impl DynamicFlow {
         metadata: &AuthorizationServerMetadata,
         client: ClientCredentials,
         scope: Option<String>,
-    ) -> Step {
+        now: u64,
+    ) -> Result<Step, Error> {
+        let grant_type = GrantType::choose(
+            metadata.grant_types_supported.as_deref(),
+            client.auth_method != crate::client_auth::AuthMethod::None,
+        );
         let grant = Grant {
             server_url: self.config.server_url.clone(),
             // RFC 8707: the resource the PRM declared (and that matched the server).
@@ -478,8 +503,32 @@ impl DynamicFlow {
             token_endpoint: metadata.token_endpoint.clone(),
             client,
             scope,
+            grant_type,
         };
-        Step::Authorizing(Box::new(CodeGrant::new(
+        if grant_type == GrantType::ClientCredentials {
+            // RFC 6749 §4.4.3: no refresh token for this grant, so asking for one
+            // (`offline_access`) only risks an `invalid_scope`.
+            let mut grant = grant;
+            grant.scope = grant.scope.and_then(|scope| {
+                let kept: Vec<&str> = scope
+                    .split_whitespace()
+                    .filter(|s| *s != crate::scope::OFFLINE_ACCESS)
+                    .collect();
+                (!kept.is_empty()).then(|| kept.join(" "))
+            });
+            let request = crate::token::client_credentials_request(
+                &grant.token_endpoint,
+                &grant.client,
+                grant.scope.as_deref(),
+                grant.resource.as_deref(),
+                now,
+            )?;
+            return Ok(Step::ClientCredentials {
+                grant: Box::new(grant),
+                request,
+            });
+        }
+        Ok(Step::Authorizing(Box::new(CodeGrant::new(
             CodeGrantParams {
                 grant,
                 authorization_endpoint: metadata.authorization_endpoint.clone(),
@@ -488,7 +537,7 @@ impl DynamicFlow {
                 iss_required: metadata.authorization_response_iss_parameter_supported,
             },
             self.secrets.clone(),
-        )))
+        ))))
     }
 
     fn probe_request(&self) -> HttpRequest {

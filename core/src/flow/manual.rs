@@ -15,7 +15,7 @@ use crate::http::{HttpRequest, HttpResponse, Purpose};
 use crate::loopback::is_secure_or_loopback;
 use crate::registration::ClientCredentials;
 use crate::secret::Secret;
-use crate::session::{Grant, Session};
+use crate::session::{Grant, GrantType, Session};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -160,7 +160,7 @@ impl ManualFlow {
 
     /// Feeds the URL that reached the redirect URI. A callback with a missing or
     /// wrong `state` is rejected and the flow keeps waiting for the right one.
-    pub fn on_callback(&mut self, callback_url: &str, _now: u64) -> Result<(), Error> {
+    pub fn on_callback(&mut self, callback_url: &str, now: u64) -> Result<(), Error> {
         let Step::Authorizing(grant) = &mut self.step else {
             return Err(Error::UnexpectedEvent {
                 state: "not waiting for a callback",
@@ -173,7 +173,7 @@ impl ManualFlow {
                 event: "a second callback",
             });
         }
-        match grant.on_callback(callback_url) {
+        match grant.on_callback(callback_url, now) {
             Ok(()) => Ok(()),
             Err(Error::Callback(e)) if !callback_error_is_fatal(&e) => Err(Error::Callback(e)),
             Err(error) => {
@@ -259,7 +259,9 @@ impl ManualFlow {
                 client_secret: config.client_secret.clone(),
                 auth_method,
                 client_secret_expires_at: None,
+                private_key: None,
             },
+            grant_type: GrantType::AuthorizationCode,
             scope: config.scopes.clone().filter(|s| !s.trim().is_empty()),
         };
         Ok(Step::Authorizing(Box::new(CodeGrant::new(

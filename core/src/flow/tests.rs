@@ -403,12 +403,14 @@ fn a_pre_registered_client_for_the_issuer_skips_registration() {
             client_id: "wrong".into(),
             client_secret: None,
             auth_method: None,
+            private_key: None,
         },
         PreRegisteredClient {
             issuer: Some(ISSUER.into()),
             client_id: "pre".into(),
             client_secret: Some(Secret::new("pre-secret")),
             auth_method: None,
+            private_key: None,
         },
     ];
     let session = server.drive(&mut dynamic(config)).unwrap();
@@ -799,4 +801,100 @@ fn manual_token_errors_are_typed() {
         .drive(&mut manual(manual_config(None, None)))
         .unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
+}
+
+#[test]
+fn a_client_credentials_only_as_gets_the_client_credentials_grant_signed_with_the_key() {
+    let mut metadata = as_metadata(ISSUER);
+    metadata["grant_types_supported"] = json!(["client_credentials"]);
+    metadata["token_endpoint_auth_methods_supported"] = json!(["private_key_jwt"]);
+    let mut server = dynamic_server()
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            metadata,
+        )
+        .post(
+            "https://auth.example.com/token",
+            200,
+            json!({ "access_token": "cc-1", "token_type": "Bearer", "expires_in": 3600 }),
+        );
+    let mut config = config();
+    config.clients = vec![PreRegisteredClient {
+        issuer: None,
+        client_id: "machine".into(),
+        client_secret: None,
+        auth_method: None,
+        private_key: Some(crate::client_auth::ClientKey {
+            algorithm: crate::client_auth::SigningAlgorithm::ES256,
+            private_key_pem: Secret::new(crate::client_auth::TEST_KEY_PEM),
+            key_id: None,
+        }),
+    }];
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert!(
+        server.authorize_params.is_empty(),
+        "no browser for a machine client"
+    );
+    assert_eq!(
+        session.grant.grant_type,
+        crate::session::GrantType::ClientCredentials
+    );
+    assert_eq!(session.grant.client.auth_method, AuthMethod::PrivateKeyJwt);
+    let sent = form(server.last_token_request());
+    assert_eq!(sent["grant_type"], "client_credentials");
+    assert_eq!(sent["resource"], SERVER);
+    assert_eq!(sent["scope"], "mcp:read");
+    assert_eq!(
+        sent["client_assertion_type"],
+        crate::client_auth::JWT_BEARER_ASSERTION_TYPE
+    );
+    assert_eq!(sent["client_assertion"].split('.').count(), 3);
+    assert!(server
+        .sent
+        .iter()
+        .all(|r| r.purpose != Purpose::Registration));
+
+    // No refresh token, yet the session renews itself: by asking again.
+    assert_eq!(
+        session.decide(NOW + 3600),
+        crate::session::TokenDecision::Refresh
+    );
+    let renewal = session.refresh_request_at(NOW + 3600).unwrap();
+    assert_eq!(form(&renewal)["grant_type"], "client_credentials");
+    assert!(matches!(
+        session.refresh_request(),
+        Err(Error::Token(crate::token::TokenError::ClientAuth(
+            crate::client_auth::ClientAuthError::TimeRequired
+        )))
+    ));
+}
+
+#[test]
+fn a_client_credentials_only_as_with_a_basic_secret() {
+    let mut metadata = as_metadata(ISSUER);
+    metadata["grant_types_supported"] = json!(["client_credentials"]);
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic"]);
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
+    let mut config = config();
+    config.clients = vec![PreRegisteredClient {
+        issuer: None,
+        client_id: "machine".into(),
+        client_secret: Some(Secret::new("s3")),
+        auth_method: None,
+        private_key: None,
+    }];
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert_eq!(
+        session.grant.grant_type,
+        crate::session::GrantType::ClientCredentials
+    );
+    let request = server.last_token_request();
+    assert_eq!(form(request)["grant_type"], "client_credentials");
+    assert!(request
+        .header("Authorization")
+        .unwrap()
+        .starts_with("Basic "));
 }

@@ -12,6 +12,7 @@
 mod mcp;
 
 use mcp::McpSession;
+use mcp_oauth::core::client_auth::{ClientKey, SigningAlgorithm};
 use mcp_oauth::core::registration::PreRegisteredClient;
 use mcp_oauth::core::Secret;
 use mcp_oauth::opener::HeadlessBrowser;
@@ -27,6 +28,9 @@ use std::time::Duration;
 /// authorization server advertises CIMD support.
 const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
 
+/// How long one scenario may take; the runner's default timeout is 30 s.
+const RUN_TIMEOUT: Duration = Duration::from_secs(25);
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -40,10 +44,16 @@ async fn main() -> ExitCode {
         eprintln!("usage: conformance-client <server-url>");
         return ExitCode::from(2);
     };
-    match run(&server_url).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+    // Never outlive the runner's own timeout: an open stream would keep its
+    // mock server from shutting down.
+    match tokio::time::timeout(RUN_TIMEOUT, run(&server_url)).await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             eprintln!("conformance-client: {error}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("conformance-client: gave up after {RUN_TIMEOUT:?}");
             ExitCode::FAILURE
         }
     }
@@ -66,15 +76,27 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         .client_metadata_url(CLIENT_METADATA_URL)
         .protocol_version(&version)
         .reauthorize_on_unauthorized(true);
-    if let (Some(client_id), Some(secret)) = (
-        context["client_id"].as_str(),
-        context["client_secret"].as_str(),
-    ) {
+    // Credentials the runner registered for us (pre-registration, client
+    // credentials): what a user would type into the app's settings.
+    if let Some(client_id) = context["client_id"].as_str() {
+        let private_key = match context["private_key_pem"].as_str() {
+            Some(pem) => {
+                let alg = context["signing_algorithm"].as_str().unwrap_or("ES256");
+                Some(ClientKey {
+                    algorithm: SigningAlgorithm::from_name(alg)
+                        .ok_or_else(|| format!("signing algorithm {alg} is not supported"))?,
+                    private_key_pem: Secret::new(pem),
+                    key_id: None,
+                })
+            }
+            None => None,
+        };
         builder = builder.pre_registered(PreRegisteredClient {
             issuer: context["issuer"].as_str().map(str::to_owned),
             client_id: client_id.to_owned(),
-            client_secret: Some(Secret::new(secret)),
+            client_secret: context["client_secret"].as_str().map(Secret::new),
             auth_method: None,
+            private_key,
         });
     }
     let oauth = builder.build()?;
@@ -82,8 +104,24 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut session = McpSession::new(oauth, server_url, &version)?;
     session.start().await?;
     let tools = session.list_tools().await?;
-    if let Some(tool) = tools.first() {
-        session.call_tool(tool).await?;
+    // The runner may say which calls to make (`toolCalls`); otherwise every tool
+    // is called once, with arguments drawn from its input schema.
+    let planned: Vec<(String, Value)> = match context["toolCalls"].as_array() {
+        Some(calls) => calls
+            .iter()
+            .filter_map(|c| Some((c["name"].as_str()?.to_owned(), c["arguments"].clone())))
+            .collect(),
+        None => tools
+            .iter()
+            .map(|t| (t.name.clone(), mcp::arguments_for(&t.input_schema, false)))
+            .collect(),
+    };
+    for (name, arguments) in planned {
+        let Some(tool) = tools.iter().find(|t| t.name == name) else {
+            eprintln!("the server does not offer (a valid) tool {name}; not calling it");
+            continue;
+        };
+        session.call_tool(tool, arguments).await?;
     }
     Ok(())
 }
