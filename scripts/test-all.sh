@@ -40,4 +40,7 @@ bash scripts/test-node.sh
 step "browser package (WASM) in headless Chromium"
 bash scripts/test-wasm.sh
 
+step "official MCP conformance suite"
+bash tests/conformance/run.sh
+
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
