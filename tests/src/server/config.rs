@@ -159,6 +159,16 @@ impl TestServerConfig {
         if self.token_endpoint_auth_methods.is_empty() {
             return Err("token_endpoint_auth_methods must not be empty".to_owned());
         }
+        // The server cannot verify client assertions, so it must not advertise them.
+        if self
+            .token_endpoint_auth_methods
+            .contains(&AuthMethod::PrivateKeyJwt)
+        {
+            return Err(
+                "private_key_jwt is not supported by the test server; use none, client_secret_basic or client_secret_post"
+                    .to_owned(),
+            );
+        }
         if let Some(client) = &self.pre_registered_client {
             if client.client_id.is_empty() {
                 return Err("the pre-registered client_id must not be empty".to_owned());
