@@ -6,6 +6,7 @@
 //! [RFC 9207 §2.4](https://www.rfc-editor.org/rfc/rfc9207#section-2.4), `error` per
 //! [RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1)).
 
+use crate::http::read_unique_params;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -210,20 +211,17 @@ impl CallbackParams {
             return Err(CallbackError::Malformed("it has no query".into()));
         }
         let mut params = Self::default();
-        let mut seen: Vec<&'static str> = Vec::new();
-        for (name, value) in url.query_pairs() {
-            let Some((name, slot)) = params.slot(&name) else {
-                continue;
-            };
-            if seen.contains(&name) {
-                return Err(CallbackError::DuplicateParameter(name.into()));
+        read_unique_params(url.query_pairs(), |name, value| match params.slot(name) {
+            Some((name, slot)) => {
+                // Only `iss` keeps an empty value: its mere presence is meaningful.
+                if !value.is_empty() || name == "iss" {
+                    *slot = Some(value);
+                }
+                true
             }
-            seen.push(name);
-            // Only `iss` keeps an empty value: its mere presence is meaningful.
-            if !value.is_empty() || name == "iss" {
-                *slot = Some(value.into_owned());
-            }
-        }
+            None => false,
+        })
+        .map_err(CallbackError::DuplicateParameter)?;
         Ok(params)
     }
 

@@ -7,6 +7,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use url::Url;
 
@@ -289,6 +290,25 @@ pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(
         serializer.append_pair(k.as_ref(), v.as_ref());
     }
     serializer.finish()
+}
+
+/// Reads decoded query or form pairs, handing each to `store`, which returns
+/// `false` for a name it does not know (such pairs are ignored). A known name that
+/// appears twice is refused (RFC 6749 §3.1): the `Err` carries that name.
+pub fn read_unique_params<'a>(
+    pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+    mut store: impl FnMut(&str, String) -> bool,
+) -> Result<(), String> {
+    let mut seen: Vec<String> = Vec::new();
+    for (name, value) in pairs {
+        if seen.iter().any(|known| *known == name) {
+            return Err(name.into_owned());
+        }
+        if store(&name, value.into_owned()) {
+            seen.push(name.into_owned());
+        }
+    }
+    Ok(())
 }
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -20,6 +20,7 @@
 //!   Private-use schemes (RFC 8252 §7.1) are refused: MCP redirect URIs are
 //!   loopback or https.
 
+use crate::http::read_unique_params;
 use crate::pkce;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -176,19 +177,17 @@ impl AuthorizationParams {
     pub fn from_query(query: &str) -> Result<Self, AuthorizationRequestError> {
         let query = query.strip_prefix('?').unwrap_or(query);
         let mut params = Self::default();
-        let mut seen: Vec<String> = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let Some(slot) = params.slot(&name) else {
-                continue;
-            };
-            if seen.iter().any(|s| *s == name) {
-                return Err(AuthorizationRequestError::DuplicateParameter(
-                    name.into_owned(),
-                ));
-            }
-            *slot = Some(value.into_owned()).filter(|v| !v.is_empty());
-            seen.push(name.into_owned());
-        }
+        read_unique_params(
+            url::form_urlencoded::parse(query.as_bytes()),
+            |name, value| match params.slot(name) {
+                Some(slot) => {
+                    *slot = Some(value).filter(|v| !v.is_empty());
+                    true
+                }
+                None => false,
+            },
+        )
+        .map_err(AuthorizationRequestError::DuplicateParameter)?;
         Ok(params)
     }
 
