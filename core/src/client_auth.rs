@@ -336,6 +336,7 @@ pub fn client_assertion(
 }
 
 /// ES256: ECDSA P-256 over SHA-256, as the 64-byte `r || s` JWS wants (RFC 7518 §3.4).
+#[cfg(feature = "p256")]
 fn es256_sign(pem: &str, signing_input: &str) -> Result<Vec<u8>, ClientAuthError> {
     use p256::ecdsa::signature::Signer as _;
     use p256::pkcs8::DecodePrivateKey as _;
@@ -348,6 +349,13 @@ fn es256_sign(pem: &str, signing_input: &str) -> Result<Vec<u8>, ClientAuthError
         })?;
     let signature: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
     Ok(signature.to_bytes().to_vec())
+}
+
+#[cfg(not(feature = "p256"))]
+fn es256_sign(_pem: &str, _signing_input: &str) -> Result<Vec<u8>, ClientAuthError> {
+    Err(ClientAuthError::InvalidKey(
+        "this build has no P-256 signer (cargo feature `p256`)".into(),
+    ))
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes

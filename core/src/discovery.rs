@@ -56,6 +56,10 @@ pub struct AuthorizationServerMetadata {
     /// RFC 9207: callbacks carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9449 §5.1: the JWS algorithms accepted in DPoP proofs; present means the
+    /// server can bind tokens to a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 impl AuthorizationServerMetadata {
@@ -220,6 +224,7 @@ pub fn legacy_default_metadata(server: &Url) -> AuthorizationServerMetadata {
         grant_types_supported: None,
         client_id_metadata_document_supported: false,
         authorization_response_iss_parameter_supported: false,
+        dpop_signing_alg_values_supported: None,
     }
 }
 
@@ -367,6 +372,8 @@ pub fn parse_authorization_server_metadata(
             .flag("client_id_metadata_document_supported")?,
         authorization_response_iss_parameter_supported: fields
             .flag("authorization_response_iss_parameter_supported")?,
+        dpop_signing_alg_values_supported: fields
+            .string_array("dpop_signing_alg_values_supported")?,
     })
 }
 
@@ -721,6 +728,7 @@ mod tests {
                 grant_types_supported: None,
                 client_id_metadata_document_supported: false,
                 authorization_response_iss_parameter_supported: false,
+                dpop_signing_alg_values_supported: None,
             }
         );
     }

@@ -5,6 +5,7 @@
 use crate::authorize::CallbackError;
 use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
+use crate::dpop::DpopError;
 use crate::entropy::EntropyError;
 use crate::registration::RegistrationError;
 use crate::scope::StepUpExhausted;
@@ -38,6 +39,9 @@ pub enum Error {
     /// No randomness was available.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A DPoP key or proof (RFC 9449) could not be made.
+    #[error(transparent)]
+    Dpop(#[from] DpopError),
     /// The configuration handed to a flow is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -111,6 +115,11 @@ impl Error {
             },
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
+            Error::Dpop(e) => match e {
+                DpopError::KeyNotHeld => "dpop_key_unavailable",
+                DpopError::InvalidKey(_) | DpopError::InvalidSignature { .. } => "invalid_dpop_key",
+                DpopError::Entropy(_) => "entropy_unavailable",
+            },
             Error::Config(_) => "invalid_config",
             Error::UnexpectedEvent { .. } => "unexpected_event",
             Error::ReconnectNeeded { .. } => "reconnect_needed",

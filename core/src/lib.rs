@@ -15,6 +15,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
+pub mod dpop;
 pub mod entropy;
 pub mod error;
 pub mod flow;

@@ -11,8 +11,10 @@
 //! Concurrency (one refresh for many callers) is the host's job; the
 //! [`Session::on_unauthorized`] decision makes it easy to get right.
 
+use crate::dpop::{DpopBinding, DpopError, ProofTarget, UnsignedProof};
+use crate::entropy::Entropy;
 use crate::error::Error;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse, Purpose};
 use crate::registration::ClientCredentials;
 use crate::secret::Secret;
 use crate::token::{self, OAuthErrorCode, TokenError, TokenSet};
@@ -135,6 +137,11 @@ pub struct Session {
     /// Seconds before expiry at which to refresh.
     #[serde(default = "default_skew")]
     pub refresh_skew_secs: u64,
+    /// The DPoP key the tokens are bound to, and the servers' latest nonces
+    /// (RFC 9449); `None` for plain bearer tokens. Kept with the session so that a
+    /// restored session keeps its binding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopBinding>,
 }
 
 fn default_skew() -> u64 {
@@ -149,7 +156,86 @@ impl Session {
             tokens,
             refresh_health: RefreshHealth::Healthy,
             refresh_skew_secs: DEFAULT_REFRESH_SKEW_SECS,
+            dpop: None,
         }
+    }
+
+    /// The same session with its DPoP binding (the one its tokens were obtained with).
+    pub fn with_dpop(mut self, dpop: Option<DpopBinding>) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// The `Authorization` header value for a resource request: `DPoP <token>` for
+    /// a bound token (send [`Session::resource_proof`] with it), else `Bearer <token>`.
+    pub fn authorization(&self) -> Secret {
+        self.tokens.authorization()
+    }
+
+    /// The DPoP proof a resource request must carry with the current access token
+    /// (RFC 9449 §7: `ath`, plus `content_digest` of `body`); `None` for a bearer
+    /// token. Sign it with [`Session::sign_proof`] or the host's own key.
+    pub fn resource_proof(
+        &self,
+        method: &str,
+        url: &Url,
+        body: Option<&[u8]>,
+        now: u64,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Option<UnsignedProof>, Error> {
+        if !self.tokens.is_dpop() {
+            return Ok(None);
+        }
+        let binding = self.dpop.as_ref().ok_or_else(|| {
+            DpopError::InvalidKey("the token is DPoP-bound but the session has no key".into())
+        })?;
+        let target = ProofTarget {
+            method,
+            url,
+            access_token: Some(&self.tokens.access_token),
+            body,
+        };
+        Ok(Some(binding.proof(target, now, entropy)?))
+    }
+
+    /// The DPoP proof a renewal request (from [`Session::refresh_request_at`]) must
+    /// carry: one for every request to the token endpoint of a bound session.
+    pub fn token_proof(
+        &self,
+        request: &HttpRequest,
+        now: u64,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Option<UnsignedProof>, Error> {
+        let Some(binding) = &self.dpop else {
+            return Ok(None);
+        };
+        if request.purpose != Purpose::Token || request.url != self.grant.token_endpoint {
+            return Ok(None);
+        }
+        let target = ProofTarget {
+            method: request.method.as_str(),
+            url: &request.url,
+            access_token: None,
+            body: None,
+        };
+        Ok(Some(binding.proof(target, now, entropy)?))
+    }
+
+    /// Signs a proof with the key the session holds (natively and in Node; a
+    /// browser signs with its WebCrypto key instead).
+    pub fn sign_proof(&self, proof: UnsignedProof) -> Result<String, Error> {
+        let binding = self.dpop.as_ref().ok_or(DpopError::KeyNotHeld)?;
+        Ok(binding.key.sign(proof)?)
+    }
+
+    /// Reads the answer to a request sent to `url` with a proof of this session:
+    /// keeps the server's DPoP nonce, and says whether to send the request once
+    /// more with it (a `use_dpop_nonce` challenge that was not already retried).
+    /// Always `false` for a session without DPoP.
+    pub fn dpop_retry(&mut self, url: &Url, response: &HttpResponse, retried: bool) -> bool {
+        self.dpop
+            .as_mut()
+            .is_some_and(|binding| binding.on_response(url, response, retried))
     }
 
     fn is_expired(&self, now: u64) -> bool {
@@ -254,7 +340,13 @@ impl Session {
     /// Applies the token endpoint's answer to a refresh. On failure the tokens are
     /// kept, the status becomes expired, and the error says why.
     pub fn on_refresh_response(&mut self, response: &HttpResponse, now: u64) -> Result<(), Error> {
-        match token::parse_token_response(response, now, self.grant.scope.as_deref()) {
+        let parsed = token::parse_token_response_with_dpop(
+            response,
+            now,
+            self.grant.scope.as_deref(),
+            self.dpop.is_some(),
+        );
+        match parsed {
             Ok(fresh) => {
                 self.tokens = self.tokens.clone().refreshed(fresh);
                 self.refresh_health = RefreshHealth::Healthy;
@@ -280,6 +372,11 @@ impl Session {
 /// A 4xx OAuth error means the grant is dead; anything else may be a passing fault.
 fn is_permanent(err: &TokenError) -> bool {
     match err {
+        // The server wants a fresh DPoP nonce, which the next attempt carries.
+        TokenError::Rejected {
+            error: OAuthErrorCode::Other(code),
+            ..
+        } if code == crate::dpop::USE_DPOP_NONCE => false,
         TokenError::Rejected { error, status, .. } => {
             matches!(
                 error,

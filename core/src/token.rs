@@ -26,7 +26,8 @@ use url::Url;
 pub struct TokenSet {
     /// The bearer token.
     pub access_token: Secret,
-    /// `Bearer` (compared case-insensitively when parsed).
+    /// `Bearer`, or `DPoP` for a token bound to the connection's DPoP key
+    /// (compared case-insensitively when parsed, stored in this spelling).
     pub token_type: String,
     /// When the access token expires, in seconds since the epoch; `None` if the server
     /// did not say.
@@ -42,7 +43,28 @@ pub struct TokenSet {
     pub received_at: u64,
 }
 
+/// The `token_type` of a plain bearer token (RFC 6750).
+pub const BEARER: &str = "Bearer";
+
 impl TokenSet {
+    /// Whether the access token is DPoP-bound (RFC 9449): it is presented as
+    /// `Authorization: DPoP …` with a proof, never as a bearer token.
+    pub fn is_dpop(&self) -> bool {
+        self.token_type
+            .eq_ignore_ascii_case(crate::dpop::TOKEN_TYPE)
+    }
+
+    /// The `Authorization` header value that presents the access token: `DPoP …`
+    /// for a bound token (RFC 9449 §7.1), `Bearer …` otherwise (RFC 6750 §2.1).
+    pub fn authorization(&self) -> Secret {
+        let scheme = if self.is_dpop() {
+            crate::dpop::TOKEN_TYPE
+        } else {
+            BEARER
+        };
+        Secret::new(format!("{scheme} {}", self.access_token.expose()))
+    }
+
     /// Folds a refresh response into the current tokens: a response without a
     /// `refresh_token` keeps the old one (RFC 6749 §6), and one without `scope`
     /// keeps the old scope.
@@ -129,8 +151,10 @@ pub enum TokenError {
     /// The body lacks a required field or has an invalid one.
     #[error("token response is invalid: {0}")]
     Invalid(String),
-    /// A token type this client cannot use (for example `DPoP`).
-    #[error("token type {0} is not supported; only Bearer is")]
+    /// A token type this client cannot use (`DPoP` when no proof was sent).
+    #[error(
+        "token type {0} is not supported for this request; Bearer (or DPoP, after a DPoP proof) is"
+    )]
     UnsupportedTokenType(String),
     /// A secret-based client has no secret.
     #[error(transparent)]
@@ -228,6 +252,19 @@ pub fn parse_token_response(
     now: u64,
     requested_scope: Option<&str>,
 ) -> Result<TokenSet, TokenError> {
+    parse_token_response_with_dpop(response, now, requested_scope, false)
+}
+
+/// [`parse_token_response`] for a request that did (`dpop`) or did not carry a
+/// DPoP proof. With a proof, a `DPoP` token (RFC 9449 §5) is accepted as well as
+/// `Bearer` (a server may decline to bind); without one, a `DPoP` token could not
+/// be used and is refused.
+pub fn parse_token_response_with_dpop(
+    response: &HttpResponse,
+    now: u64,
+    requested_scope: Option<&str>,
+    dpop: bool,
+) -> Result<TokenSet, TokenError> {
     if !response.is_success() {
         return Err(
             error_response(response).unwrap_or(TokenError::UnexpectedStatus {
@@ -247,11 +284,14 @@ pub fn parse_token_response(
         Some(_) => return Err(invalid("access_token is empty")),
         None => return Err(invalid("access_token is missing")),
     };
-    match optional_string(&body, "token_type")? {
-        Some(kind) if kind.eq_ignore_ascii_case("bearer") => {}
+    let token_type = match optional_string(&body, "token_type")? {
+        Some(kind) if kind.eq_ignore_ascii_case(BEARER) => BEARER,
+        Some(kind) if dpop && kind.eq_ignore_ascii_case(crate::dpop::TOKEN_TYPE) => {
+            crate::dpop::TOKEN_TYPE
+        }
         Some(kind) => return Err(TokenError::UnsupportedTokenType(server_text(kind))),
         None => return Err(invalid("token_type is missing")),
-    }
+    };
     let expires_at = expires_in(&body)?.map(|secs| now.saturating_add(secs));
     let refresh_token = optional_string(&body, "refresh_token")?
         .filter(|t| !t.is_empty())
@@ -264,7 +304,7 @@ pub fn parse_token_response(
 
     Ok(TokenSet {
         access_token,
-        token_type: "Bearer".to_owned(),
+        token_type: token_type.to_owned(),
         expires_at,
         refresh_token,
         scope,
@@ -736,6 +776,29 @@ mod tests {
                 None
             ),
             Err(TokenError::UnsupportedTokenType("DPoP".into()))
+        );
+    }
+
+    #[test]
+    fn after_a_dpop_proof_a_dpop_or_a_bearer_token_is_accepted() {
+        let parse = |kind: &str| {
+            parse_token_response_with_dpop(
+                &ok(json!({"access_token": "at", "token_type": kind})),
+                NOW,
+                None,
+                true,
+            )
+        };
+        let bound = parse("dpop").unwrap();
+        assert_eq!(bound.token_type, "DPoP");
+        assert!(bound.is_dpop());
+        assert_eq!(bound.authorization().expose(), "DPoP at");
+        let bearer = parse("Bearer").unwrap();
+        assert!(!bearer.is_dpop());
+        assert_eq!(bearer.authorization().expose(), "Bearer at");
+        assert_eq!(
+            parse("N_A"),
+            Err(TokenError::UnsupportedTokenType("N_A".into()))
         );
     }
 

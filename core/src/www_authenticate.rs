@@ -35,6 +35,11 @@ impl Challenge {
     pub fn is_bearer(&self) -> bool {
         self.scheme.eq_ignore_ascii_case("bearer")
     }
+
+    /// Whether the scheme is `DPoP` (RFC 9449 §7.1).
+    pub fn is_dpop(&self) -> bool {
+        self.scheme.eq_ignore_ascii_case(crate::dpop::TOKEN_TYPE)
+    }
 }
 
 /// What a Bearer challenge tells an MCP client.
@@ -97,29 +102,39 @@ pub fn parse(header_value: &str) -> Result<Vec<Challenge>, ChallengeError> {
     }
 }
 
-/// The first Bearer challenge across all `WWW-Authenticate` headers of a response.
-/// `Ok(None)` when there is no such header or no Bearer challenge in it.
+/// The first Bearer challenge across all `WWW-Authenticate` headers of a response,
+/// else the first `DPoP` challenge (RFC 9449 §7.1: a resource that takes only
+/// DPoP-bound tokens challenges with that scheme, carrying the same parameters).
+/// `Ok(None)` when there is no such header or no such challenge in it.
 ///
 /// Servers often send several challenges, and a broken one (another scheme, another
 /// header) should not hide a good Bearer challenge: every complete challenge that
 /// precedes a syntax error is still considered. The error is returned only when no
-/// Bearer challenge was found at all.
+/// Bearer or DPoP challenge was found at all.
 pub fn bearer_challenge(
     response: &HttpResponse,
 ) -> Result<Option<BearerChallenge>, ChallengeError> {
     let mut first_error = None;
+    let mut dpop = None;
     for value in response.header_values("www-authenticate") {
         let (challenges, error) = parse_prefix(value);
         if let Some(bearer) = challenges.iter().find(|c| c.is_bearer()) {
             return Ok(Some(BearerChallenge::from_challenge(bearer)));
         }
+        if dpop.is_none() {
+            dpop = challenges
+                .iter()
+                .find(|c| c.is_dpop())
+                .map(BearerChallenge::from_challenge);
+        }
         if first_error.is_none() {
             first_error = error;
         }
     }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(None),
+    match (dpop, first_error) {
+        (Some(dpop), _) => Ok(Some(dpop)),
+        (None, Some(error)) => Err(error),
+        (None, None) => Ok(None),
     }
 }
 
@@ -628,6 +643,11 @@ mod tests {
             (vec!["Bearer scope=b", "Basic realm=\"x"], bearer("b")),
             // Nor does a malformed challenge after a complete Bearer one.
             (vec!["Bearer scope=a, Basic realm=\"x"], bearer("a")),
+            // A resource that takes DPoP-bound tokens only (RFC 9449 §7.1).
+            (vec![r#"DPoP scope=a, algs="ES256""#], bearer("a")),
+            // Bearer wins over DPoP wherever it stands.
+            (vec!["DPoP scope=a", "Bearer scope=b"], bearer("b")),
+            (vec!["DPoP scope=a, Bearer scope=b"], bearer("b")),
             // A Bearer challenge cut short by the error is not used.
             (
                 vec!["Bearer scope=a b"],

@@ -2,6 +2,7 @@
 //! PKCE, the callback check, and the code exchange.
 
 use crate::authorize::{self, AuthorizationRequest, CallbackExpectation};
+use crate::dpop::DpopBinding;
 use crate::entropy::{random_token, Entropy};
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
@@ -122,13 +123,20 @@ impl CodeGrant {
         Ok(())
     }
 
-    /// Reads the token response into a session.
+    /// Reads the token response into a session; `dpop` is the binding the
+    /// exchange was proven with, if any.
     pub(crate) fn on_token_response(
         &self,
         response: &HttpResponse,
         now: u64,
+        dpop: Option<&DpopBinding>,
     ) -> Result<Session, Error> {
-        let tokens = token::parse_token_response(response, now, self.grant.scope.as_deref())?;
-        Ok(Session::new(self.grant.clone(), tokens))
+        let tokens = token::parse_token_response_with_dpop(
+            response,
+            now,
+            self.grant.scope.as_deref(),
+            dpop.is_some(),
+        )?;
+        Ok(Session::new(self.grant.clone(), tokens).with_dpop(dpop.cloned()))
     }
 }

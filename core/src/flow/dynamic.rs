@@ -6,6 +6,7 @@ use super::{callback_error_is_fatal, Action};
 use crate::discovery::{
     self, AuthorizationServerMetadata, DiscoveryError, ProtectedResourceMetadata,
 };
+use crate::dpop::{self, DpopBinding, DpopKey, ProofTarget, UnsignedProof};
 use crate::entropy::Entropy;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method, Purpose};
@@ -63,6 +64,11 @@ pub struct DynamicConfig {
     /// The MCP protocol revision to announce (`MCP-Protocol-Version`).
     #[serde(default = "default_protocol_version")]
     pub protocol_version: String,
+    /// A fresh key pair to bind the tokens to (DPoP, RFC 9449), used when the
+    /// authorization server advertises ES256 in `dpop_signing_alg_values_supported`;
+    /// otherwise the tokens are plain bearer tokens. `None`: never use DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<DpopKey>,
 }
 
 fn default_protocol_version() -> String {
@@ -86,6 +92,7 @@ impl DynamicConfig {
             scope: None,
             probe: Probe::default(),
             protocol_version: default_protocol_version(),
+            dpop_key: None,
         }
     }
 }
@@ -133,6 +140,10 @@ pub struct DynamicFlow {
     resource_metadata: Option<ProtectedResourceMetadata>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metadata: Option<AuthorizationServerMetadata>,
+    /// The DPoP binding of the token requests, once the authorization server is
+    /// known to support it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop: Option<DpopBinding>,
     step: Step,
 }
 
@@ -158,6 +169,7 @@ impl DynamicFlow {
             challenge: None,
             resource_metadata: None,
             metadata: None,
+            dpop: None,
             step: Step::Probe,
             config,
         };
@@ -250,6 +262,51 @@ impl DynamicFlow {
     /// The protected-resource metadata, once discovered (absent for 2025-03-26 servers).
     pub fn resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
         self.resource_metadata.as_ref()
+    }
+
+    /// The DPoP binding of this sign-in, once the authorization server is known to
+    /// support DPoP (and the configuration brought a key).
+    pub fn dpop(&self) -> Option<&DpopBinding> {
+        self.dpop.as_ref()
+    }
+
+    /// The DPoP proof `request` must carry, made at `now`: one for every request to
+    /// the token endpoint of an authorization server that binds tokens (RFC 9449
+    /// §5), none otherwise. Sign it with [`DpopKey::sign`] or the host's own key,
+    /// and send it in the [`dpop::HEADER`] header.
+    pub fn dpop_proof(
+        &self,
+        request: &HttpRequest,
+        now: u64,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Option<UnsignedProof>, Error> {
+        let (Some(binding), Some(metadata)) = (&self.dpop, &self.metadata) else {
+            return Ok(None);
+        };
+        if request.purpose != Purpose::Token || request.url != metadata.token_endpoint {
+            return Ok(None);
+        }
+        let target = ProofTarget {
+            method: request.method.as_str(),
+            url: &request.url,
+            access_token: None,
+            body: None,
+        };
+        Ok(Some(binding.proof(target, now, entropy)?))
+    }
+
+    /// Reads the answer to a request that carried a proof: keeps the server's
+    /// DPoP nonce and says whether to send the same request once more with it
+    /// (RFC 9449 §8). The host then hands only the final answer to `on_response`.
+    pub fn dpop_retry(
+        &mut self,
+        request: &HttpRequest,
+        response: &HttpResponse,
+        retried: bool,
+    ) -> bool {
+        self.dpop
+            .as_mut()
+            .is_some_and(|binding| binding.on_response(&request.url, response, retried))
     }
 
     /// The client in use, once registration is settled (to persist it by issuer).
@@ -364,17 +421,22 @@ impl DynamicFlow {
                 self.authorizing_step(&metadata, client, scope, now)
             }
             Step::ClientCredentials { grant, .. } => {
-                let tokens =
-                    crate::token::parse_token_response(response, now, grant.scope.as_deref())?;
-                Ok(Step::Done(Box::new(Session::new(
-                    (**grant).clone(),
-                    tokens,
-                ))))
+                let tokens = crate::token::parse_token_response_with_dpop(
+                    response,
+                    now,
+                    grant.scope.as_deref(),
+                    self.dpop.is_some(),
+                )?;
+                Ok(Step::Done(Box::new(
+                    Session::new((**grant).clone(), tokens).with_dpop(self.dpop.clone()),
+                )))
             }
             Step::Authorizing(grant) => match grant.exchange_request() {
-                Some(_) => Ok(Step::Done(Box::new(
-                    grant.on_token_response(response, now)?,
-                ))),
+                Some(_) => Ok(Step::Done(Box::new(grant.on_token_response(
+                    response,
+                    now,
+                    self.dpop.as_ref(),
+                )?))),
                 None => Err(self.unexpected("an HTTP response")),
             },
             Step::Done(_) | Step::Failed(_) => Err(self.unexpected("an HTTP response")),
@@ -469,6 +531,13 @@ impl DynamicFlow {
             self.config.client_metadata_url.as_deref(),
             &request,
         )?;
+        // Bind the tokens whenever the server can (RFC 9449 §5.1 metadata).
+        self.dpop = self
+            .config
+            .dpop_key
+            .clone()
+            .filter(|_| dpop::supports_es256(metadata.dpop_signing_alg_values_supported.as_deref()))
+            .map(DpopBinding::new);
         self.metadata = Some(metadata.clone());
         match plan {
             RegistrationPlan::Known(client)

@@ -137,7 +137,7 @@ impl ManualFlow {
                 self.on_metadata(&candidates, next, &response)
             }
             Step::Authorizing(grant) if grant.exchange_request().is_some() => grant
-                .on_token_response(&response, now)
+                .on_token_response(&response, now, None)
                 .map(|session| Step::Done(Box::new(session))),
             _ => {
                 return Err(Error::UnexpectedEvent {

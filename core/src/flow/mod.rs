@@ -27,6 +27,8 @@ pub use code_grant::CodeGrant;
 pub use dynamic::{DynamicConfig, DynamicFlow, Probe};
 pub use manual::{ManualConfig, ManualFlow};
 
+use crate::dpop::{DpopBinding, UnsignedProof};
+use crate::entropy::Entropy;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::session::Session;
@@ -96,6 +98,47 @@ impl Flow {
         match self {
             Flow::Dynamic(f) => f.on_callback(callback_url, now),
             Flow::Manual(f) => f.on_callback(callback_url, now),
+        }
+    }
+
+    /// The DPoP proof `request` must carry (see [`DynamicFlow::dpop_proof`]).
+    pub fn dpop_proof(
+        &self,
+        request: &HttpRequest,
+        now: u64,
+        entropy: &mut dyn Entropy,
+    ) -> Result<Option<UnsignedProof>, Error> {
+        match self {
+            Flow::Dynamic(f) => f.dpop_proof(request, now, entropy),
+            Flow::Manual(_) => Ok(None),
+        }
+    }
+
+    /// Signs a proof with the flow's DPoP key, when core holds it.
+    pub fn sign_proof(&self, proof: UnsignedProof) -> Result<String, Error> {
+        let binding = self.dpop().ok_or(crate::dpop::DpopError::KeyNotHeld)?;
+        Ok(binding.key.sign(proof)?)
+    }
+
+    /// The DPoP binding of the sign-in, once decided.
+    pub fn dpop(&self) -> Option<&DpopBinding> {
+        match self {
+            Flow::Dynamic(f) => f.dpop(),
+            Flow::Manual(_) => None,
+        }
+    }
+
+    /// Whether to send `request` once more with the nonce `response` carried (see
+    /// [`DynamicFlow::dpop_retry`]).
+    pub fn dpop_retry(
+        &mut self,
+        request: &HttpRequest,
+        response: &HttpResponse,
+        retried: bool,
+    ) -> bool {
+        match self {
+            Flow::Dynamic(f) => f.dpop_retry(request, response, retried),
+            Flow::Manual(_) => false,
         }
     }
 

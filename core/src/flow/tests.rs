@@ -30,6 +30,8 @@ fn entropy() -> impl FnMut(&mut [u8]) {
 /// "consents" by turning the authorization URL into a callback.
 struct Recorded {
     routes: BTreeMap<(Method, String), HttpResponse>,
+    /// One-off answers, used before `routes` (first in, first out).
+    queued: BTreeMap<(Method, String), std::collections::VecDeque<HttpResponse>>,
     sent: Vec<HttpRequest>,
     /// Query parameters of the authorization URL the flow opened.
     authorize_params: BTreeMap<String, String>,
@@ -41,6 +43,7 @@ impl Recorded {
     fn new() -> Self {
         Self {
             routes: BTreeMap::new(),
+            queued: BTreeMap::new(),
             sent: Vec::new(),
             authorize_params: BTreeMap::new(),
             callback_iss: None,
@@ -49,6 +52,15 @@ impl Recorded {
 
     fn route(mut self, method: Method, url: &str, response: HttpResponse) -> Self {
         self.routes.insert((method, url.to_owned()), response);
+        self
+    }
+
+    /// Answers the next `method url` request with `response`, once.
+    fn once(mut self, method: Method, url: &str, response: HttpResponse) -> Self {
+        self.queued
+            .entry((method, url.to_owned()))
+            .or_default()
+            .push_back(response);
         self
     }
 
@@ -63,6 +75,9 @@ impl Recorded {
     fn answer(&mut self, request: HttpRequest) -> HttpResponse {
         let key = (request.method, request.url.to_string());
         self.sent.push(request);
+        if let Some(response) = self.queued.get_mut(&key).and_then(|q| q.pop_front()) {
+            return response;
+        }
         self.routes
             .get(&key)
             .cloned()
@@ -83,10 +98,26 @@ impl Recorded {
     }
 
     fn drive(&mut self, flow: &mut Flow) -> Result<Session, Error> {
+        let mut jti_source = entropy();
         for _ in 0..20 {
             match flow.next_action() {
                 Action::Send(request) => {
-                    let response = self.answer(request);
+                    // What every host does: a DPoP proof where the flow asks for
+                    // one, and one more try when the server wants a nonce.
+                    let mut retried = false;
+                    let response = loop {
+                        let mut attempt = request.clone();
+                        if let Some(proof) = flow.dpop_proof(&attempt, NOW, &mut jti_source)? {
+                            let jwt = flow.sign_proof(proof)?;
+                            attempt = attempt.with_header(crate::dpop::HEADER, jwt);
+                        }
+                        let response = self.answer(attempt.clone());
+                        if flow.dpop_retry(&attempt, &response, retried) {
+                            retried = true;
+                            continue;
+                        }
+                        break response;
+                    };
                     flow.on_response(response, NOW)?;
                 }
                 Action::Authorize { url, redirect_uri } => {
@@ -897,4 +928,171 @@ fn a_client_credentials_only_as_with_a_basic_secret() {
         .header("Authorization")
         .unwrap()
         .starts_with("Basic "));
+}
+
+/// The claims of the DPoP proof a request carried.
+fn proof_claims(request: &HttpRequest) -> Value {
+    use base64::Engine as _;
+    let jwt = request.header("DPoP").expect("a DPoP proof");
+    let claims = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn dpop_metadata() -> Value {
+    let mut metadata = as_metadata(ISSUER);
+    metadata["dpop_signing_alg_values_supported"] = json!(["RS256", "ES256"]);
+    metadata
+}
+
+fn dpop_config() -> DynamicConfig {
+    let mut config = config();
+    config.dpop_key = Some(crate::dpop::DpopKey::generate(&mut entropy()).unwrap());
+    config
+}
+
+#[test]
+fn a_dpop_server_gets_proven_token_requests_and_a_bound_session() {
+    const TOKEN: &str = "https://auth.example.com/token";
+    let nonce_challenge = HttpResponse::new(
+        400,
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("DPoP-Nonce".into(), "as-nonce-1".into()),
+        ],
+        r#"{"error":"use_dpop_nonce","error_description":"nonce required"}"#,
+    );
+    let mut server = dynamic_server()
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            dpop_metadata(),
+        )
+        .once(Method::Post, TOKEN, nonce_challenge)
+        .post(
+            TOKEN,
+            200,
+            json!({ "access_token": "at-1", "token_type": "DPoP", "expires_in": 3600, "refresh_token": "rt-1" }),
+        );
+    let config = dpop_config();
+    let key = config.dpop_key.clone().unwrap();
+    let session = server.drive(&mut dynamic(config)).unwrap();
+
+    // Only the token endpoint sees proofs; the nonce challenge is retried once.
+    let token_requests: Vec<&HttpRequest> = server
+        .sent
+        .iter()
+        .filter(|r| r.purpose == Purpose::Token)
+        .collect();
+    assert_eq!(token_requests.len(), 2);
+    assert!(server
+        .sent
+        .iter()
+        .filter(|r| r.purpose != Purpose::Token)
+        .all(|r| r.header("DPoP").is_none()));
+    let (first, retry) = (
+        proof_claims(token_requests[0]),
+        proof_claims(token_requests[1]),
+    );
+    assert_eq!(first["htm"], "POST");
+    assert_eq!(first["htu"], TOKEN);
+    assert_eq!(first["iat"], NOW);
+    assert!(first.get("nonce").is_none() && first.get("ath").is_none());
+    assert_eq!(retry["nonce"], "as-nonce-1");
+    assert_ne!(first["jti"], retry["jti"], "a fresh proof for the retry");
+
+    // The session is bound to the key and keeps the nonce for its refreshes.
+    assert!(session.tokens.is_dpop());
+    assert_eq!(session.authorization().expose(), "DPoP at-1");
+    let binding = session.dpop.as_ref().unwrap();
+    assert_eq!(binding.key, key);
+    let refresh = session.refresh_request_at(NOW + 3600).unwrap();
+    let proof = session
+        .token_proof(&refresh, NOW + 3600, &mut entropy())
+        .unwrap()
+        .unwrap();
+    let refresh = refresh.with_header("DPoP", session.sign_proof(proof).unwrap());
+    assert_eq!(proof_claims(&refresh)["nonce"], "as-nonce-1");
+    // A resource request: `ath`, and no nonce from another origin.
+    let url = Url::parse(SERVER).unwrap();
+    let proof = session
+        .resource_proof("POST", &url, Some(b"{}"), NOW, &mut entropy())
+        .unwrap()
+        .unwrap();
+    let request = HttpRequest::get(url, Purpose::Probe)
+        .with_header("DPoP", session.sign_proof(proof).unwrap());
+    let claims = proof_claims(&request);
+    assert_eq!(
+        claims["ath"],
+        crate::dpop::access_token_hash(&Secret::new("at-1"))
+    );
+    assert!(claims.get("nonce").is_none());
+
+    // The binding survives the store.
+    let restored: Session =
+        serde_json::from_str(&serde_json::to_string(&session).unwrap()).unwrap();
+    assert_eq!(restored, session);
+}
+
+#[test]
+fn a_server_without_dpop_gets_no_proofs_even_when_a_key_is_offered() {
+    let mut server = dynamic_server();
+    let session = server.drive(&mut dynamic(dpop_config())).unwrap();
+    assert!(server.sent.iter().all(|r| r.header("DPoP").is_none()));
+    assert!(session.dpop.is_none());
+    assert_eq!(session.authorization().expose(), "Bearer at-1");
+    let url = Url::parse(SERVER).unwrap();
+    assert_eq!(
+        session
+            .resource_proof("POST", &url, None, NOW, &mut entropy())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn without_a_key_a_dpop_server_gets_bearer_requests_and_a_dpop_token_is_refused() {
+    let mut server = dynamic_server()
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            dpop_metadata(),
+        )
+        .post(
+            "https://auth.example.com/token",
+            200,
+            json!({ "access_token": "at-1", "token_type": "DPoP" }),
+        );
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert!(server.sent.iter().all(|r| r.header("DPoP").is_none()));
+    assert_eq!(err.code(), "invalid_token_response");
+}
+
+#[test]
+fn a_server_that_keeps_asking_for_a_nonce_is_answered_once() {
+    let challenge = || {
+        HttpResponse::new(
+            400,
+            vec![("DPoP-Nonce".into(), "n".into())],
+            r#"{"error":"use_dpop_nonce"}"#,
+        )
+    };
+    let mut server = dynamic_server()
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            dpop_metadata(),
+        )
+        .route(Method::Post, "https://auth.example.com/token", challenge());
+    let err = server.drive(&mut dynamic(dpop_config())).unwrap_err();
+    assert_eq!(
+        server
+            .sent
+            .iter()
+            .filter(|r| r.purpose == Purpose::Token)
+            .count(),
+        2
+    );
+    assert_eq!(err.code(), "token_rejected");
 }
