@@ -8,6 +8,7 @@ use crate::opener::{open_checked, BrowserOpener, SystemBrowser};
 use crate::preset::Preset;
 use crate::progress::{Observer, Progress};
 use crate::store::{FileStore, MemoryStore, Stored, TokenStore};
+use mcp_oauth_core::dpop::{self, DpopKey};
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{Action, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow};
 use mcp_oauth_core::registration::PreRegisteredClient;
@@ -51,6 +52,7 @@ pub(crate) struct ClientInner {
     pub(crate) protocol_version: Option<String>,
     pub(crate) observer: Option<Observer>,
     pub(crate) reauthorize: bool,
+    pub(crate) dpop: bool,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -76,6 +78,7 @@ pub struct OAuthClientBuilder {
     protocol_version: Option<String>,
     observer: Option<Observer>,
     reauthorize: bool,
+    dpop: bool,
 }
 
 impl OAuthClientBuilder {
@@ -143,6 +146,16 @@ impl OAuthClientBuilder {
         self
     }
 
+    /// Whether to bind tokens to a per-connection key (DPoP, RFC 9449) where the
+    /// authorization server offers it (`dpop_signing_alg_values_supported` lists
+    /// ES256). On by default: a DPoP-bound token is useless to whoever steals it.
+    /// Turn it off only for a resource that cannot take `DPoP` tokens although its
+    /// authorization server issues them.
+    pub fn dpop(mut self, enabled: bool) -> Self {
+        self.dpop = enabled;
+        self
+    }
+
     /// This app's Client ID Metadata Document URL, used where the AS supports it.
     pub fn client_metadata_url(mut self, url: impl Into<String>) -> Self {
         self.client_metadata_url = Some(url.into());
@@ -171,6 +184,7 @@ impl OAuthClientBuilder {
                 protocol_version: self.protocol_version,
                 observer: self.observer,
                 reauthorize: self.reauthorize,
+                dpop: self.dpop,
             }),
         })
     }
@@ -222,6 +236,7 @@ impl OAuthClient {
             protocol_version: None,
             observer: None,
             reauthorize: false,
+            dpop: true,
         }
     }
 
@@ -394,6 +409,12 @@ impl ClientInner {
                 if let Some(version) = &self.protocol_version {
                     config.protocol_version = version.clone();
                 }
+                if self.dpop {
+                    // A fresh key per sign-in, used only if the AS offers DPoP.
+                    config.dpop_key = Some(
+                        DpopKey::generate(&mut OsEntropy).map_err(mcp_oauth_core::Error::from)?,
+                    );
+                }
                 Flow::from(DynamicFlow::new(config, &mut OsEntropy)?)
             }
             Preset::Manual(p) => Flow::from(ManualFlow::new(
@@ -414,11 +435,35 @@ impl ClientInner {
         Ok(flow)
     }
 
+    /// Sends one of the flow's requests, with a DPoP proof where the flow asks for
+    /// one (and once more when the server wants a nonce), and feeds the answer back.
     async fn send(
         &self,
         flow: &mut Flow,
         request: mcp_oauth_core::http::HttpRequest,
     ) -> Result<(), Error> {
+        let mut retried = false;
+        let response = loop {
+            let mut attempt = request.clone();
+            if let Some(proof) = flow.dpop_proof(&attempt, self.now(), &mut OsEntropy)? {
+                attempt = attempt.with_header(dpop::HEADER, flow.sign_proof(proof)?);
+            }
+            let response = self.execute(attempt.clone()).await?;
+            if flow.dpop_retry(&attempt, &response, retried) {
+                tracing::info!(url = %attempt.url, "the server wants a DPoP nonce; sending again");
+                retried = true;
+                continue;
+            }
+            break response;
+        };
+        Ok(flow.on_response(response, self.now())?)
+    }
+
+    /// Executes one OAuth request and reports it.
+    pub(crate) async fn execute(
+        &self,
+        request: mcp_oauth_core::http::HttpRequest,
+    ) -> Result<mcp_oauth_core::http::HttpResponse, crate::TransportError> {
         let (purpose, method, url) = (
             request.purpose,
             request.method.as_str(),
@@ -432,7 +477,7 @@ impl ClientInner {
             url,
             status: response.status,
         });
-        Ok(flow.on_response(response, self.now())?)
+        Ok(response)
     }
 
     /// Runs a flow to the end. `listener` receives the callback when the flow

@@ -7,6 +7,8 @@ use crate::client::ClientInner;
 use crate::error::{Error, TransportError};
 use crate::preset::Preset;
 use crate::progress::Progress;
+use mcp_oauth_core::dpop;
+use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::http::HttpResponse;
 use mcp_oauth_core::scope::{self, StepUp};
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
@@ -163,28 +165,24 @@ impl Connection {
         Ok(token)
     }
 
-    /// Sends `request` with the bearer token. A 401 refreshes once and retries; a
+    /// Sends `request` with the access token: `Authorization: Bearer`, or for a
+    /// DPoP-bound token `Authorization: DPoP` with a fresh proof (RFC 9449 §7). A
+    /// 401 refreshes once and retries; a DPoP nonce challenge is answered once; a
     /// 403 `insufficient_scope` steps up (interactive) and retries, a few times at
     /// most. The request body must be cloneable (not a stream).
     pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
         let mut step_up = StepUp::default();
         let mut refreshed = false;
-        let mut token = self.access_token().await?;
+        let mut nonce_retried = false;
+        self.access_token().await?;
         loop {
             let mut attempt = request.try_clone().ok_or_else(|| {
                 Error::Transport(TransportError::Setup(
                     "the request body cannot be replayed".into(),
                 ))
             })?;
-            let bearer = format!("Bearer {}", token.expose()).parse().map_err(|_| {
-                Error::Transport(TransportError::Setup(
-                    "the access token is not a valid header value".into(),
-                ))
-            })?;
-            attempt
-                .headers_mut()
-                .insert(reqwest::header::AUTHORIZATION, bearer);
-            let url = attempt.url().to_string();
+            let token = self.authorize(&mut attempt).await?;
+            let url = attempt.url().clone();
             let response = self
                 .inner
                 .client
@@ -192,19 +190,26 @@ impl Connection {
                 .client()
                 .execute(attempt)
                 .await
-                .map_err(|e| TransportError::from_reqwest(&url, e))?;
+                .map_err(|e| TransportError::from_reqwest(url.as_str(), e))?;
+            if self.dpop_retry(&url, &response, nonce_retried).await {
+                tracing::info!(%url, "the server wants a DPoP nonce; sending again");
+                nonce_retried = true;
+                continue;
+            }
             match response.status().as_u16() {
                 401 if !refreshed => {
                     refreshed = true;
-                    token = match self.on_unauthorized(&token).await {
+                    match self.on_unauthorized(&token).await {
                         Err(error)
                             if error.code() == "reconnect_needed"
                                 && self.inner.client.reauthorize =>
                         {
-                            self.reauthorize(bearer_challenge(&response)).await?
+                            self.reauthorize(bearer_challenge(&response)).await?;
                         }
-                        outcome => outcome?,
-                    };
+                        outcome => {
+                            outcome?;
+                        }
+                    }
                 }
                 403 => {
                     let Some(challenge) =
@@ -217,11 +222,62 @@ impl Connection {
                         .next_scope(session.grant.scope.as_deref(), challenge.scope.as_deref())
                         .map_err(mcp_oauth_core::Error::from)?;
                     self.step_up(&challenge).await?;
-                    token = self.access_token().await?;
+                    self.access_token().await?;
                 }
                 _ => return Ok(response),
             }
         }
+    }
+
+    /// Puts the current access token on `request` (the `Authorization` header, and
+    /// a DPoP proof for a bound token), returning the token used.
+    async fn authorize(&self, request: &mut reqwest::Request) -> Result<Secret, Error> {
+        let session = self.inner.session.lock().await;
+        let setup = |what: &str| {
+            Error::Transport(TransportError::Setup(format!(
+                "the {what} is not a valid header value"
+            )))
+        };
+        let authorization =
+            reqwest::header::HeaderValue::from_str(session.authorization().expose())
+                .map_err(|_| setup("access token"))?;
+        let body = request.body().and_then(reqwest::Body::as_bytes);
+        let proof = session.resource_proof(
+            request.method().as_str(),
+            request.url(),
+            body,
+            self.inner.client.now(),
+            &mut OsEntropy,
+        )?;
+        let headers = request.headers_mut();
+        headers.insert(reqwest::header::AUTHORIZATION, authorization);
+        headers.remove(dpop::HEADER);
+        if let Some(proof) = proof {
+            let proof = reqwest::header::HeaderValue::from_str(&session.sign_proof(proof)?)
+                .map_err(|_| setup("DPoP proof"))?;
+            headers.insert(dpop::HEADER, proof);
+        }
+        Ok(session.tokens.access_token.clone())
+    }
+
+    /// Keeps the resource's DPoP nonce, if it sent one, and says whether to send
+    /// the request again with it (RFC 9449 §9).
+    async fn dpop_retry(
+        &self,
+        url: &url::Url,
+        response: &reqwest::Response,
+        retried: bool,
+    ) -> bool {
+        let head = HttpResponse::new(
+            response.status().as_u16(),
+            header_pairs(response),
+            Vec::new(),
+        );
+        self.inner
+            .session
+            .lock()
+            .await
+            .dpop_retry(url, &head, retried)
     }
 
     /// Forgets this connection's stored tokens.
@@ -231,11 +287,21 @@ impl Connection {
 
     async fn refresh_locked(&self, session: &mut Session) -> Result<Secret, Error> {
         let client = &self.inner.client;
-        let request = session.refresh_request_at(client.now())?;
         let mut attempt = 0;
+        let mut nonce_retried = false;
         let response: HttpResponse = loop {
             attempt += 1;
-            match client.executor.execute(request.clone()).await {
+            // Each attempt is made (and DPoP-proven) afresh: a proof is single-use.
+            let mut request = session.refresh_request_at(client.now())?;
+            if let Some(proof) = session.token_proof(&request, client.now(), &mut OsEntropy)? {
+                request = request.with_header(dpop::HEADER, session.sign_proof(proof)?);
+            }
+            let url = request.url.clone();
+            match client.executor.execute(request).await {
+                Ok(response) if session.dpop_retry(&url, &response, nonce_retried) => {
+                    nonce_retried = true;
+                    attempt -= 1;
+                }
                 Ok(response) => break response,
                 Err(error) if attempt < REFRESH_ATTEMPTS => {
                     tracing::warn!(%error, attempt, "refresh failed to reach the token endpoint; retrying");
@@ -291,17 +357,22 @@ fn reconnect(session: &Session) -> Error {
 }
 
 fn bearer_challenge(response: &reqwest::Response) -> Option<BearerChallenge> {
-    let headers = response
-        .headers()
-        .get_all(reqwest::header::WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| Some(("WWW-Authenticate".to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
     www_authenticate::bearer_challenge(&HttpResponse::new(
         response.status().as_u16(),
-        headers,
+        header_pairs(response),
         Vec::new(),
     ))
     .ok()
     .flatten()
+}
+
+/// The readable headers of a response, for core's parsers.
+fn header_pairs(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
 }

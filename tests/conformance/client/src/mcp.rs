@@ -111,8 +111,9 @@ impl McpSession {
 
     /// Opens the standalone `GET` stream on which a stateful server sends requests
     /// of its own (elicitation, roots), and answers them in the background. Best
-    /// effort: a server without that stream answers 405, which is fine. It uses
-    /// the current token as is and never signs in from here.
+    /// effort: a server without that stream answers 405, which is fine. Once
+    /// signed in, the requests go through the SDK (bearer or DPoP); it never signs
+    /// in from here.
     ///
     /// The stream is established before this returns, so that nothing the server
     /// sends after the handshake can miss it.
@@ -121,30 +122,33 @@ impl McpSession {
         let url = self.server_url.clone();
         let version = self.version.clone();
         let session_id = self.session_id.clone();
-        let authorization = match &self.connection {
-            Some(c) => match c.access_token().await {
-                Ok(token) => Some(format!("Bearer {}", token.expose())),
-                Err(_) => return,
-            },
-            None => None,
-        };
+        let connection = self.connection.clone();
         let with_headers = move |builder: reqwest::RequestBuilder| {
             let mut builder = builder.header("MCP-Protocol-Version", &version);
             if let Some(id) = &session_id {
                 builder = builder.header("Mcp-Session-Id", id);
             }
-            if let Some(value) = &authorization {
-                builder = builder.header("Authorization", value);
-            }
             builder
         };
-        let get = with_headers(http.get(url.clone()).header("Accept", "text/event-stream"));
-        let Ok(mut response) = get.send().await else {
+        let send = move |builder: reqwest::RequestBuilder| {
+            let http = http.clone();
+            let connection = connection.clone();
+            async move {
+                let request = builder.build().ok()?;
+                match &connection {
+                    Some(connection) => connection.send(request).await.ok(),
+                    None => http.execute(request).await.ok(),
+                }
+            }
+        };
+        let get = with_headers(self.http.get(url.clone()).header("Accept", "text/event-stream"));
+        let Some(mut response) = send(get).await else {
             return;
         };
         if !response.status().is_success() || !is_sse(&response) {
             return;
         }
+        let poster = self.http.clone();
         tokio::spawn(async move {
             let mut buffer: Vec<u8> = Vec::new();
             while let Ok(Some(chunk)) = response.chunk().await {
@@ -157,12 +161,12 @@ impl McpSession {
                     let Some(reply) = reply_to(&message) else {
                         continue;
                     };
-                    let post = with_headers(http.post(url.clone()))
+                    let post = with_headers(poster.post(url.clone()))
                         .header("Content-Type", "application/json")
                         .header("Accept", "application/json, text/event-stream")
                         .body(reply.to_string());
-                    if let Err(error) = post.send().await {
-                        eprintln!("answering the server: {error}");
+                    if send(post).await.is_none() {
+                        eprintln!("answering the server failed");
                     }
                 }
             }
