@@ -274,6 +274,9 @@ pub fn apply_to(
         })
     };
     match method {
+        // An anonymous client (workload identity federation, where the assertion
+        // is the credential) has no identifier to send.
+        AuthMethod::None if client_id.is_empty() => {}
         AuthMethod::None => form.push(("client_id".into(), client_id.into())),
         AuthMethod::ClientSecretBasic => {
             headers.push((

@@ -128,6 +128,16 @@ pub enum DiscoveryError {
         /// The URLs tried, comma-separated.
         tried: String,
     },
+    /// The configured grant is not among the server's `grant_types_supported`.
+    #[error(
+        "authorization server {issuer} does not accept the {grant} grant (grant_types_supported)"
+    )]
+    GrantNotSupported {
+        /// The authorization server.
+        issuer: String,
+        /// The grant type URI or name.
+        grant: String,
+    },
     /// A URL (server, issuer, metadata) could not be parsed.
     #[error("invalid URL {url}: {reason}")]
     InvalidUrl {

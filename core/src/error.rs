@@ -72,6 +72,7 @@ impl Error {
                 DiscoveryError::PkceNotSupported { .. } => "pkce_not_supported",
                 DiscoveryError::InsecureEndpoint { .. } => "insecure_endpoint",
                 DiscoveryError::AuthorizationServerNotFound { .. } => "metadata_not_found",
+                DiscoveryError::GrantNotSupported { .. } => "grant_not_supported",
                 DiscoveryError::Body { .. }
                 | DiscoveryError::Invalid { .. }
                 | DiscoveryError::InvalidUrl { .. } => "invalid_metadata",

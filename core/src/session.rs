@@ -57,6 +57,11 @@ pub enum GrantType {
     /// The client acts for itself (machine to machine); tokens renew by asking
     /// again with the client's credentials, no user involved.
     ClientCredentials,
+    /// The client presented an assertion (RFC 7523 §2.1): a workload's JWT, or an
+    /// ID-JAG from the enterprise IdP. Tokens renew with the refresh token when one
+    /// was issued; otherwise by presenting a new assertion, which the host does by
+    /// signing in again (no user involved).
+    JwtBearer,
 }
 
 impl GrantType {
@@ -250,7 +255,9 @@ impl Session {
 
     fn can_refresh(&self) -> bool {
         let renewable = match self.grant.grant_type {
-            GrantType::AuthorizationCode => self.tokens.refresh_token.is_some(),
+            GrantType::AuthorizationCode | GrantType::JwtBearer => {
+                self.tokens.refresh_token.is_some()
+            }
             GrantType::ClientCredentials => true,
         };
         renewable && self.refresh_health != RefreshHealth::FailedRejected

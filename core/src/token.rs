@@ -245,6 +245,63 @@ pub(crate) fn client_credentials_request_inner(
     token_request(token_endpoint, client, form, now)
 }
 
+/// The JWT-bearer authorization grant (RFC 7523 §2.1): `assertion` is presented
+/// for tokens, with the client's authentication when it has an identity (an
+/// anonymous workload client sends none), `scope` and the RFC 8707 `resource`.
+pub fn jwt_bearer_request(
+    token_endpoint: &Url,
+    client: &ClientCredentials,
+    assertion: &Secret,
+    scope: Option<&str>,
+    resource: Option<&str>,
+    now: u64,
+) -> Result<HttpRequest, TokenError> {
+    let mut form = pairs([
+        ("grant_type", crate::assertion::JWT_BEARER_GRANT),
+        ("assertion", assertion.expose()),
+    ]);
+    push_optional(&mut form, "scope", scope);
+    push_optional(&mut form, "resource", resource);
+    token_request(token_endpoint, client, form, Some(now))
+}
+
+/// The issued token of a token-exchange response (RFC 8693 §2.2.1), which must be
+/// of `expected_type` (`issued_token_type`). Its `token_type` is not checked:
+/// for tokens that are not access tokens it is `N_A`, and nothing depends on it.
+pub fn parse_token_exchange_response(
+    response: &HttpResponse,
+    expected_type: &str,
+) -> Result<Secret, TokenError> {
+    if !response.is_success() {
+        return Err(
+            error_response(response).unwrap_or(TokenError::UnexpectedStatus {
+                status: response.status,
+            }),
+        );
+    }
+    let body = response.json_object().map_err(TokenError::Body)?;
+    if !body.contains_key("access_token") {
+        if let Some(rejected) = rejection(response.status, &body) {
+            return Err(rejected);
+        }
+    }
+    match optional_string(&body, "issued_token_type")? {
+        Some(kind) if kind == expected_type => {}
+        Some(kind) => {
+            return Err(TokenError::Invalid(format!(
+                "issued_token_type is {}, not {expected_type}",
+                server_text(kind)
+            )))
+        }
+        None => return Err(invalid("issued_token_type is missing")),
+    }
+    match optional_string(&body, "access_token")? {
+        Some(token) if !token.is_empty() => Ok(Secret::new(token)),
+        Some(_) => Err(invalid("access_token is empty")),
+        None => Err(invalid("access_token is missing")),
+    }
+}
+
 /// Reads a token response received at `now`; `requested_scope` fills in `scope`
 /// when the response omits it (RFC 6749 §5.1: omitted means "as requested").
 pub fn parse_token_response(
@@ -342,7 +399,7 @@ fn push_optional(form: &mut Vec<(String, String)>, name: &str, value: Option<&st
 }
 
 /// Adds the client's authentication to `form` and builds the POST.
-fn token_request(
+pub(crate) fn token_request(
     token_endpoint: &Url,
     client: &ClientCredentials,
     mut form: Vec<(String, String)>,

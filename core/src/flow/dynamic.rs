@@ -3,6 +3,7 @@
 
 use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
 use super::{callback_error_is_fatal, Action};
+use crate::assertion::{self, AssertionGrant};
 use crate::discovery::{
     self, AuthorizationServerMetadata, DiscoveryError, ProtectedResourceMetadata,
 };
@@ -64,6 +65,12 @@ pub struct DynamicConfig {
     /// The MCP protocol revision to announce (`MCP-Protocol-Version`).
     #[serde(default = "default_protocol_version")]
     pub protocol_version: String,
+    /// Get the tokens with an assertion instead of a browser sign-in: workload
+    /// identity federation or enterprise-managed authorization (see
+    /// [`crate::assertion`]). `None`: the authorization-code grant (or client
+    /// credentials, for a confidential client of a server that offers only that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_grant: Option<AssertionGrant>,
     /// A fresh key pair to bind the tokens to (DPoP, RFC 9449), used when the
     /// authorization server advertises ES256 in `dpop_signing_alg_values_supported`;
     /// otherwise the tokens are plain bearer tokens. `None`: never use DPoP.
@@ -92,6 +99,7 @@ impl DynamicConfig {
             scope: None,
             probe: Probe::default(),
             protocol_version: default_protocol_version(),
+            assertion_grant: None,
             dpop_key: None,
         }
     }
@@ -120,6 +128,17 @@ enum Step {
     Authorizing(Box<CodeGrant>),
     /// A confidential client asking for tokens for itself (RFC 6749 §4.4).
     ClientCredentials {
+        grant: Box<Grant>,
+        request: HttpRequest,
+    },
+    /// Enterprise-managed authorization: the user's ID token is being exchanged
+    /// at the IdP for an ID-JAG (RFC 8693).
+    TokenExchange {
+        grant: Box<Grant>,
+        request: HttpRequest,
+    },
+    /// An assertion is being presented for tokens (RFC 7523 §2.1).
+    JwtBearer {
         grant: Box<Grant>,
         request: HttpRequest,
     },
@@ -196,7 +215,9 @@ impl DynamicFlow {
                 None => Action::Failed(corrupt()),
             },
             Step::Registering { request, .. } => Action::Send(request.clone()),
-            Step::ClientCredentials { request, .. } => Action::Send(request.clone()),
+            Step::ClientCredentials { request, .. }
+            | Step::TokenExchange { request, .. }
+            | Step::JwtBearer { request, .. } => Action::Send(request.clone()),
             Step::Authorizing(grant) => match grant.exchange_request() {
                 Some(request) => Action::Send(request.clone()),
                 None => Action::Authorize {
@@ -313,7 +334,9 @@ impl DynamicFlow {
     pub fn client(&self) -> Option<&ClientCredentials> {
         match &self.step {
             Step::Authorizing(grant) => Some(grant.client()),
-            Step::ClientCredentials { grant, .. } => Some(&grant.client),
+            Step::ClientCredentials { grant, .. }
+            | Step::TokenExchange { grant, .. }
+            | Step::JwtBearer { grant, .. } => Some(&grant.client),
             Step::Done(session) => Some(&session.grant.client),
             _ => None,
         }
@@ -333,6 +356,8 @@ impl DynamicFlow {
             Step::AuthorizationServerMetadata { .. } => "fetching authorization server metadata",
             Step::Registering { .. } => "registering a client",
             Step::ClientCredentials { .. } => "requesting a client-credentials token",
+            Step::TokenExchange { .. } => "exchanging the ID token for an ID-JAG at the IdP",
+            Step::JwtBearer { .. } => "presenting an assertion for tokens",
             Step::Authorizing(grant) if grant.exchange_request().is_some() => "exchanging the code",
             Step::Authorizing(_) => "waiting for the authorization callback",
             Step::Done(_) => "done",
@@ -420,7 +445,15 @@ impl DynamicFlow {
                 let client = registration::parse_registration_response(&metadata, response)?;
                 self.authorizing_step(&metadata, client, scope, now)
             }
-            Step::ClientCredentials { grant, .. } => {
+            Step::TokenExchange { grant, .. } => {
+                let id_jag = assertion::parse_id_jag_response(response)?;
+                let request = self.jwt_bearer_request(grant, &id_jag, now)?;
+                Ok(Step::JwtBearer {
+                    grant: grant.clone(),
+                    request,
+                })
+            }
+            Step::ClientCredentials { grant, .. } | Step::JwtBearer { grant, .. } => {
                 let tokens = crate::token::parse_token_response_with_dpop(
                     response,
                     now,
@@ -540,8 +573,17 @@ impl DynamicFlow {
             .map(DpopBinding::new);
         self.metadata = Some(metadata.clone());
         match plan {
-            RegistrationPlan::Known(client)
-            | RegistrationPlan::ClientIdMetadataDocument(client) => {
+            RegistrationPlan::Known(client) => self.authorizing_step(&metadata, client, scope, now),
+            // Workload identity needs no client: the assertion is the credential.
+            _ if matches!(
+                self.config.assertion_grant,
+                Some(AssertionGrant::Workload { .. })
+            ) =>
+            {
+                let client = assertion::anonymous_client(&metadata.issuer);
+                self.authorizing_step(&metadata, client, scope, now)
+            }
+            RegistrationPlan::ClientIdMetadataDocument(client) => {
                 self.authorizing_step(&metadata, client, scope, now)
             }
             RegistrationPlan::Dynamic(request) => Ok(Step::Registering { request, scope }),
@@ -559,6 +601,9 @@ impl DynamicFlow {
         scope: Option<String>,
         now: u64,
     ) -> Result<Step, Error> {
+        if let Some(assertion_grant) = &self.config.assertion_grant {
+            return self.assertion_step(metadata, assertion_grant, client, scope, now);
+        }
         let grant_type = GrantType::choose(
             metadata.grant_types_supported.as_deref(),
             client.auth_method != crate::client_auth::AuthMethod::None,
@@ -578,13 +623,7 @@ impl DynamicFlow {
             // RFC 6749 §4.4.3: no refresh token for this grant, so asking for one
             // (`offline_access`) only risks an `invalid_scope`.
             let mut grant = grant;
-            grant.scope = grant.scope.and_then(|scope| {
-                let kept: Vec<&str> = scope
-                    .split_whitespace()
-                    .filter(|s| *s != crate::scope::OFFLINE_ACCESS)
-                    .collect();
-                (!kept.is_empty()).then(|| kept.join(" "))
-            });
+            grant.scope = without_offline_access(grant.scope);
             let request = crate::token::client_credentials_request(
                 &grant.token_endpoint,
                 &grant.client,
@@ -607,6 +646,69 @@ impl DynamicFlow {
             },
             self.secrets.clone(),
         ))))
+    }
+
+    /// The first request of an assertion grant: the token exchange at the IdP
+    /// (enterprise), or the JWT-bearer grant itself (workload).
+    fn assertion_step(
+        &self,
+        metadata: &AuthorizationServerMetadata,
+        assertion_grant: &AssertionGrant,
+        client: ClientCredentials,
+        scope: Option<String>,
+        now: u64,
+    ) -> Result<Step, Error> {
+        if !assertion::accepts_jwt_bearer(metadata.grant_types_supported.as_deref()) {
+            return Err(DiscoveryError::GrantNotSupported {
+                issuer: metadata.issuer.clone(),
+                grant: assertion::JWT_BEARER_GRANT.to_owned(),
+            }
+            .into());
+        }
+        let grant = Box::new(Grant {
+            server_url: self.config.server_url.clone(),
+            resource: self.resource_metadata.as_ref().map(|p| p.resource.clone()),
+            issuer: metadata.issuer.clone(),
+            token_endpoint: metadata.token_endpoint.clone(),
+            client,
+            // A new assertion is how these grants renew; a refresh token is the
+            // server's choice, not something to ask for.
+            scope: without_offline_access(scope),
+            grant_type: GrantType::JwtBearer,
+        });
+        match assertion_grant {
+            AssertionGrant::Workload { assertion } => {
+                let request = self.jwt_bearer_request(&grant, assertion, now)?;
+                Ok(Step::JwtBearer { grant, request })
+            }
+            AssertionGrant::Enterprise(idp) => {
+                // The ID-JAG's audience is the issuer exactly as its metadata
+                // states it, its resource the MCP server's RFC 9728 identifier.
+                let request = idp.id_jag_request(
+                    &metadata.issuer,
+                    grant.resource.as_deref(),
+                    grant.scope.as_deref(),
+                    now,
+                )?;
+                Ok(Step::TokenExchange { grant, request })
+            }
+        }
+    }
+
+    fn jwt_bearer_request(
+        &self,
+        grant: &Grant,
+        assertion: &crate::secret::Secret,
+        now: u64,
+    ) -> Result<HttpRequest, Error> {
+        Ok(crate::token::jwt_bearer_request(
+            &grant.token_endpoint,
+            &grant.client,
+            assertion,
+            grant.scope.as_deref(),
+            grant.resource.as_deref(),
+            now,
+        )?)
     }
 
     fn probe_request(&self) -> HttpRequest {
@@ -641,6 +743,17 @@ impl DynamicFlow {
         HttpRequest::get(url.clone(), purpose)
             .with_header("MCP-Protocol-Version", self.config.protocol_version.clone())
     }
+}
+
+/// `scope` without `offline_access`, for grants that renew without a refresh token.
+fn without_offline_access(scope: Option<String>) -> Option<String> {
+    scope.and_then(|scope| {
+        let kept: Vec<&str> = scope
+            .split_whitespace()
+            .filter(|s| *s != crate::scope::OFFLINE_ACCESS)
+            .collect();
+        (!kept.is_empty()).then(|| kept.join(" "))
+    })
 }
 
 /// A deserialized flow whose indices point nowhere (edited or truncated by hand).
