@@ -8,6 +8,7 @@ use crate::opener::{open_checked, BrowserOpener, SystemBrowser};
 use crate::preset::Preset;
 use crate::progress::{Observer, Progress};
 use crate::store::{FileStore, MemoryStore, Stored, TokenStore};
+use mcp_oauth_core::assertion;
 use mcp_oauth_core::dpop::{self, DpopKey};
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{Action, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow};
@@ -330,6 +331,10 @@ impl OAuthClient {
     }
 }
 
+/// The redirect URI of a sign-in that has no browser step (assertion grants): a
+/// valid loopback URI that nothing listens on and no request ever names.
+const UNUSED_REDIRECT_URI: &str = "http://127.0.0.1/callback";
+
 /// Store key of the clients registered so far, by issuer.
 const CLIENTS_KEY: &str = "clients";
 
@@ -353,6 +358,13 @@ impl ClientInner {
         preset: &Preset,
         challenge: Option<BearerChallenge>,
     ) -> Result<Session, Error> {
+        if !preset.is_interactive() {
+            // No browser, so no callback: the redirect URI is never used.
+            let flow = self
+                .new_flow(preset, UNUSED_REDIRECT_URI, challenge)
+                .await?;
+            return self.drive(flow, None).await;
+        }
         let listener = LoopbackListener::bind(self.callback_port).await?;
         let flow = self
             .new_flow(preset, &listener.redirect_uri(), challenge)
@@ -406,6 +418,7 @@ impl ClientInner {
                 config.challenge = challenge;
                 config.scope = p.scope.clone();
                 config.probe = p.probe;
+                config.assertion_grant = p.assertion_grant.clone();
                 if let Some(version) = &self.protocol_version {
                     config.protocol_version = version.clone();
                 }
@@ -543,8 +556,8 @@ impl ClientInner {
     /// Persists a completed sign-in: the session under its connection id, and a
     /// newly registered client under its issuer for the next sign-in.
     pub(crate) async fn remember(&self, preset: &Preset, session: &Session) -> Result<(), Error> {
-        if matches!(preset, Preset::Dynamic(_)) {
-            let client = &session.grant.client;
+        let client = &session.grant.client;
+        if matches!(preset, Preset::Dynamic(_)) && !assertion::is_anonymous(client) {
             let mut clients = self.registered_clients().await?;
             if clients.get(&client.issuer) != Some(client) {
                 clients.insert(client.issuer.clone(), client.clone());

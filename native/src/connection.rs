@@ -94,8 +94,25 @@ impl Connection {
         match session.decide(now) {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
             TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::ReconnectNeeded if !self.inner.preset.is_interactive() => {
+                self.sign_in_again_locked(&mut session).await
+            }
             TokenDecision::ReconnectNeeded => Err(reconnect(&session)),
         }
+    }
+
+    /// Renews an assertion-grant connection (workload identity, enterprise-managed
+    /// authorization) the way it was made: a new sign-in, which needs no user.
+    /// Concurrent callers wait on the session lock and share the result.
+    async fn sign_in_again_locked(&self, session: &mut Session) -> Result<Secret, Error> {
+        tracing::info!("the access token expired; presenting the assertion again");
+        let fresh = self.inner.client.sign_in(&self.inner.preset, None).await?;
+        self.inner
+            .client
+            .remember(&self.inner.preset, &fresh)
+            .await?;
+        *session = fresh;
+        Ok(session.tokens.access_token.clone())
     }
 
     /// The server rejected `rejected` with a 401: returns a token to retry with,
@@ -106,6 +123,9 @@ impl Connection {
         match session.on_unauthorized(rejected, now) {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
             TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::ReconnectNeeded if !self.inner.preset.is_interactive() => {
+                self.sign_in_again_locked(&mut session).await
+            }
             TokenDecision::ReconnectNeeded => {
                 self.persist(&session).await?;
                 Err(reconnect(&session))

@@ -1,6 +1,7 @@
 //! What the user chose to connect to: a server that supports discovery and
 //! registration ("dynamic"), or an OAuth app they registered by hand ("manual").
 
+use mcp_oauth_core::assertion::{AssertionGrant, EnterpriseIdp};
 use mcp_oauth_core::client_auth::AuthMethod;
 use mcp_oauth_core::flow::Probe;
 use mcp_oauth_core::Secret;
@@ -30,6 +31,11 @@ pub struct DynamicPreset {
     /// The name tokens are stored under; defaults to the server URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<String>,
+    /// Sign in with an assertion instead of the browser: workload identity or
+    /// enterprise-managed authorization (see [`Preset::workload`],
+    /// [`Preset::enterprise`]). Such connections renew without a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_grant: Option<AssertionGrant>,
 }
 
 /// An OAuth app the user registered themselves.
@@ -69,7 +75,48 @@ impl Preset {
             scope: None,
             probe: Probe::default(),
             connection_id: None,
+            assertion_grant: None,
         })
+    }
+
+    /// Workload identity federation: the MCP server at `server_url`, signed in to
+    /// by presenting `assertion`, a JWT the workload's platform issued (RFC 7523
+    /// §2.1). Discovery as for [`Preset::dynamic`]; no registration, no browser.
+    /// A client registered with the authorization server, if any, is named with
+    /// [`crate::OAuthClientBuilder::pre_registered`].
+    pub fn workload(server_url: impl Into<String>, assertion: impl Into<Secret>) -> Self {
+        Self::with_assertion(server_url, AssertionGrant::workload(assertion))
+    }
+
+    /// Enterprise-managed authorization: the MCP server at `server_url`, signed in
+    /// to with the user's ID token from the enterprise IdP, which the IdP exchanges
+    /// for an ID-JAG (RFC 8693) that the server's authorization server takes
+    /// (RFC 7523). The app's own client at that authorization server comes from
+    /// [`crate::OAuthClientBuilder::pre_registered`] (or CIMD/registration). No
+    /// browser.
+    pub fn enterprise(server_url: impl Into<String>, idp: EnterpriseIdp) -> Self {
+        Self::with_assertion(server_url, AssertionGrant::Enterprise(idp))
+    }
+
+    fn with_assertion(server_url: impl Into<String>, grant: AssertionGrant) -> Self {
+        Preset::Dynamic(DynamicPreset {
+            server_url: server_url.into(),
+            scope: None,
+            probe: Probe::default(),
+            connection_id: None,
+            assertion_grant: Some(grant),
+        })
+    }
+
+    /// Whether signing in needs the user (a browser); assertion grants do not.
+    pub fn is_interactive(&self) -> bool {
+        !matches!(
+            self,
+            Preset::Dynamic(DynamicPreset {
+                assertion_grant: Some(_),
+                ..
+            })
+        )
     }
 
     /// A manual preset with the fields every manual registration has.

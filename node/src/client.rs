@@ -152,6 +152,7 @@ impl OAuthClient {
                     scope: o.scope,
                     probe: Default::default(),
                     connection_id: o.connection_id,
+                    assertion_grant: None,
                 })
             }
             Some("manual") => {

@@ -7,7 +7,8 @@
 # Installs Node 22 and the pinned suite into tests/conformance/.work (git-ignored),
 # prints a summary table, and exits non-zero on any failure that
 # tests/conformance/expected-failures.yml does not list (or on a listed one that
-# now passes).
+# now passes), and on a client that exited with an error where the scenario does
+# not expect one (the suite ignores exit codes once it has a baseline).
 #
 # Environment: CARGO_TARGET_DIR (default <repo>/target); CONFORMANCE_PROFILE
 # (default release).
@@ -38,7 +39,9 @@ cargo build --profile "$profile" --locked -q --manifest-path "$root/Cargo.toml" 
   --bin conformance-client --bin mcp-oauth-test-server
 bin="$target/$profile"
 [ "$profile" = dev ] && bin="$target/debug"
-client="$bin/conformance-client"
+# The suite runs record-exit.sh, which runs the client and logs its exit code.
+export MCP_OAUTH_CONFORMANCE_CLIENT="$bin/conformance-client"
+client="$here/record-exit.sh"
 test_server="$bin/mcp-oauth-test-server"
 
 out="$work/results/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -57,7 +60,9 @@ run_client() {
     # scenarios added after the revision, which it does not score.
     "$node22" "$suite" list --client --requirements "$2" >"$out/$group.scored"
   fi
-  "$node22" "$suite" client --command "$client" -o "$out/$group" \
+  : >"$out/$group.exits"
+  MCP_OAUTH_EXIT_LOG="$out/$group.exits" \
+    "$node22" "$suite" client --command "$client" -o "$out/$group" \
     --expected-failures "$expected" "$@" >"$out/$group.log" 2>&1 || rc=$?
   printf '%s\t%s\t%s\n' "$group" "$version" "$rc" >>"$groups"
 }
@@ -116,6 +121,7 @@ for scenario in auth/client-credentials-basic auth/client-credentials-jwt \
   run_client "${scenario//\//_}" extension --scenario "$scenario"
 done
 run_authorization
+"$node22" "$suite" list --client >"$out/client-scenarios.txt"
 
 # --- summary -------------------------------------------------------------------
 "$node22" - "$out" "$expected" "$(($(date +%s) - started))" <<'EOF'
@@ -137,6 +143,20 @@ function checksFiles(dir) {
   });
 }
 
+// Scenarios in which the suite expects the client to stop with an error (its
+// `allowClientError`): rejecting a mismatched resource or issuer, giving up
+// after the step-up retry limit, refusing tampered skills or tools. Anywhere
+// else a non-zero exit is a failure, even when every check passed.
+const mayExitWithError = new Set([
+  "auth/scope-retry-limit", "auth/resource-mismatch", "auth/metadata-issuer-mismatch",
+  "auth/iss-supported-missing", "auth/iss-wrong-issuer", "auth/iss-unexpected",
+  "auth/iss-normalized", "http-invalid-tool-headers", "sep-2640-client-verify-digest",
+  "sep-2640-client-verify-size", "sep-2640-client-verify-frontmatter",
+]);
+const known = new Set([...fs.readFileSync(path.join(out, "client-scenarios.txt"), "utf8")
+  .matchAll(/^\s*-\s+(\S+)/gm)].map((m) => m[1]));
+const unknownExemptions = [...mayExitWithError].filter((s) => !known.has(s));
+
 const rows = [];
 let unexpected = 0;
 let metadataDefaultRequests = null;
@@ -146,6 +166,10 @@ for (const [group, version, rc] of groups) {
   const scored = fs.existsSync(scoredFile)
     ? new Set([...fs.readFileSync(scoredFile, "utf8").matchAll(/^\s+-\s+(\S+)\s*$/gm)].map((m) => m[1]))
     : null;
+  const exitsFile = `${dir}.exits`;
+  const exits = new Map(fs.existsSync(exitsFile)
+    ? fs.readFileSync(exitsFile, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("\t"))
+    : []);
   for (const file of checksFiles(dir).sort()) {
     const rel = path.relative(dir, path.dirname(file));
     let scenario = rel.replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, "");
@@ -153,7 +177,13 @@ for (const [group, version, rc] of groups) {
     const checks = JSON.parse(fs.readFileSync(file, "utf8"));
     const count = (s) => checks.filter((c) => c.status === s).length;
     const [passed, failed, warnings] = [count("SUCCESS"), count("FAILURE"), count("WARNING")];
-    const bad = failed + warnings > 0;
+    const requests = checks.filter((c) =>
+      c.id === "incoming-request" || c.id === "incoming-auth-request").length;
+    // How the client exited: "-" for the authorization-server scenarios (no
+    // client), "killed" when it never exited (the suite's timeout).
+    const exit = group === "authorization" ? "-" : (exits.get(scenario) ?? "killed");
+    const badExit = exit !== "-" && exit !== "0" && !mayExitWithError.has(scenario);
+    const bad = failed + warnings > 0 || badExit;
     let result;
     if (scored && !scored.has(scenario)) {
       if (groups.some(([g]) => g === scenario.replace("/", "_"))) continue;
@@ -162,16 +192,14 @@ for (const [group, version, rc] of groups) {
       result = bad ? "expected failure" : "PASSES (stale entry)";
       if (!bad) unexpected++;
     } else {
-      result = bad ? (failed ? "FAIL" : "WARN") : "pass";
-      if (failed) unexpected++;
+      result = bad ? (failed || badExit ? "FAIL" : "WARN") : "pass";
+      if (failed || badExit) unexpected++;
     }
-    if (scenario === "auth/metadata-default" && version === "2026-07-28")
-      metadataDefaultRequests = checks.filter((c) =>
-        c.id === "incoming-request" || c.id === "incoming-auth-request").length;
-    rows.push([scenario, version, result, passed, failed, warnings]);
+    if (scenario === "auth/metadata-default" && version === "2026-07-28") metadataDefaultRequests = requests;
+    rows.push([scenario, version, result, passed, failed, warnings, exit, requests]);
   }
 }
-const head = ["scenario", "version", "result", "passed", "failed", "warnings"];
+const head = ["scenario", "version", "result", "passed", "failed", "warnings", "exit", "requests"];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (r) => "| " + r.map((c, i) => String(c).padEnd(widths[i])).join(" | ") + " |";
 console.log("\n" + line(head));
@@ -181,6 +209,9 @@ const suiteFailures = groups.filter(([, , rc]) => rc !== "0").map(([g]) => g);
 console.log(`\n${rows.length} scenario runs in ${seconds}s; results in ${out}`);
 if (metadataDefaultRequests !== null)
   console.log(`auth/metadata-default (2026-07-28): the client made ${metadataDefaultRequests} HTTP requests`);
+console.log("requests: HTTP requests the suite's servers logged (an enterprise IdP's are not logged)");
 if (suiteFailures.length) console.log(`suite verdict non-zero for: ${suiteFailures.join(", ")}`);
-process.exit(unexpected > 0 || suiteFailures.length > 0 ? 1 : 0);
+if (unknownExemptions.length)
+  console.log(`run.sh exempts scenarios this suite does not have: ${unknownExemptions.join(", ")}`);
+process.exit(unexpected > 0 || suiteFailures.length > 0 || unknownExemptions.length > 0 ? 1 : 0);
 EOF

@@ -7,17 +7,19 @@
 //! listener, then speaks MCP for the scenario's protocol revision. Every OAuth
 //! decision (discovery, registration, scopes, `iss`, refresh, step-up) is the
 //! SDK's; the context only supplies what a real user would configure
-//! (pre-registered credentials).
+//! (pre-registered credentials, the enterprise IdP and its ID token, a workload
+//! assertion).
 
 mod mcp;
 
 use mcp::McpSession;
+use mcp_oauth::core::assertion::EnterpriseIdp;
 use mcp_oauth::core::client_auth::{ClientKey, SigningAlgorithm};
 use mcp_oauth::core::registration::PreRegisteredClient;
 use mcp_oauth::core::Secret;
 use mcp_oauth::opener::HeadlessBrowser;
 use mcp_oauth::store::MemoryStore;
-use mcp_oauth::OAuthClient;
+use mcp_oauth::{OAuthClient, Preset};
 use serde_json::Value;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,6 +29,11 @@ use std::time::Duration;
 /// scenario expects exactly this one; the SDK uses it only where the
 /// authorization server advertises CIMD support.
 const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// The tools of the `json-schema-2020-12-preservation` scenario: the one with the
+/// rich input schema, and the one that echoes a schema back.
+const JSON_SCHEMA_FOCAL_TOOL: &str = "json_schema_2020_12_tool";
+const JSON_SCHEMA_ECHO_TOOL: &str = "json_schema_echo";
 
 /// How long one scenario may take; the runner's default timeout is 30 s.
 const RUN_TIMEOUT: Duration = Duration::from_secs(25);
@@ -100,13 +107,37 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let oauth = builder.build()?;
+    // How to sign in: with the browser, or, where the host holds an assertion,
+    // without one (enterprise-managed authorization, workload identity).
+    let preset = if let Some(id_token) = context["idp_id_token"].as_str() {
+        Preset::enterprise(
+            server_url,
+            EnterpriseIdp {
+                token_endpoint: context["idp_token_endpoint"]
+                    .as_str()
+                    .ok_or("the context names no idp_token_endpoint")?
+                    .to_owned(),
+                client_id: context["idp_client_id"]
+                    .as_str()
+                    .ok_or("the context names no idp_client_id")?
+                    .to_owned(),
+                client_secret: context["idp_client_secret"].as_str().map(Secret::new),
+                auth_method: None,
+                id_token: Secret::new(id_token),
+            },
+        )
+    } else if let Some(assertion) = context["valid_jwt"].as_str() {
+        Preset::workload(server_url, assertion)
+    } else {
+        Preset::dynamic(server_url)
+    };
 
-    let mut session = McpSession::new(oauth, server_url, &version)?;
+    let mut session = McpSession::new(oauth, preset, server_url, &version)?;
     session.start().await?;
     let tools = session.list_tools().await?;
     // The runner may say which calls to make (`toolCalls`); otherwise every tool
     // is called once, with arguments drawn from its input schema.
-    let planned: Vec<(String, Value)> = match context["toolCalls"].as_array() {
+    let mut planned: Vec<(String, Value)> = match context["toolCalls"].as_array() {
         Some(calls) => calls
             .iter()
             .filter_map(|c| Some((c["name"].as_str()?.to_owned(), c["arguments"].clone())))
@@ -116,12 +147,28 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
             .map(|t| (t.name.clone(), mcp::arguments_for(&t.input_schema, false)))
             .collect(),
     };
+    if scenario == "json-schema-2020-12-preservation" {
+        // The echo tool takes another tool's input schema, passed back exactly as
+        // listed, so the server can see what survived the client's parsing.
+        if let Some(focal) = tools.iter().find(|t| t.name == JSON_SCHEMA_FOCAL_TOOL) {
+            for (name, arguments) in &mut planned {
+                if name == JSON_SCHEMA_ECHO_TOOL {
+                    *arguments = serde_json::json!({ "schema": focal.input_schema });
+                }
+            }
+        }
+    }
     for (name, arguments) in planned {
         let Some(tool) = tools.iter().find(|t| t.name == name) else {
             eprintln!("the server does not offer (a valid) tool {name}; not calling it");
             continue;
         };
-        session.call_tool(tool, arguments).await?;
+        match session.call_tool(tool, arguments).await {
+            Ok(_) => {}
+            // A tool that answers with an error has answered; the exchange worked.
+            Err(error) if error.is::<mcp::RpcError>() => eprintln!("tool {name}: {error}"),
+            Err(error) => return Err(error),
+        }
     }
     Ok(())
 }

@@ -41,9 +41,27 @@ pub struct Tool {
     pub input_schema: Value,
 }
 
+/// The server answered a request with a JSON-RPC error: an answer, not a broken
+/// exchange. Callers decide whether it matters (a `tools/call` error is the tool's
+/// business; a failed `initialize` is not).
+#[derive(Debug)]
+pub struct RpcError {
+    method: String,
+    error: Value,
+}
+
+impl std::fmt::Display for RpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} failed: {}", self.method, self.error)
+    }
+}
+
+impl std::error::Error for RpcError {}
+
 /// One MCP client session against the server under test.
 pub struct McpSession {
     oauth: OAuthClient,
+    preset: Preset,
     http: reqwest::Client,
     server_url: url::Url,
     version: String,
@@ -61,9 +79,15 @@ struct SseEvent {
 }
 
 impl McpSession {
-    pub fn new(oauth: OAuthClient, server_url: &str, version: &str) -> Result<Self, BoxError> {
+    pub fn new(
+        oauth: OAuthClient,
+        preset: Preset,
+        server_url: &str,
+        version: &str,
+    ) -> Result<Self, BoxError> {
         Ok(Self {
             oauth,
+            preset,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
@@ -141,7 +165,11 @@ impl McpSession {
                 }
             }
         };
-        let get = with_headers(self.http.get(url.clone()).header("Accept", "text/event-stream"));
+        let get = with_headers(
+            self.http
+                .get(url.clone())
+                .header("Accept", "text/event-stream"),
+        );
         let Some(mut response) = send(get).await else {
             return;
         };
@@ -290,7 +318,10 @@ impl McpSession {
                         continue;
                     }
                 }
-                return Err(format!("{method} failed: {error}").into());
+                return Err(Box::new(RpcError {
+                    method: method.to_owned(),
+                    error: error.clone(),
+                }));
             }
             return Ok(message["result"].clone());
         }
@@ -339,10 +370,7 @@ impl McpSession {
                     let challenge = challenge_of(&response).unwrap_or_default();
                     let connection = self
                         .oauth
-                        .connect_after_challenge(
-                            Preset::dynamic(self.server_url.as_str()),
-                            challenge,
-                        )
+                        .connect_after_challenge(self.preset.clone(), challenge)
                         .await?;
                     let retry = retry.ok_or("the request cannot be replayed")?;
                     let response = connection.send(retry).await?;
