@@ -400,6 +400,131 @@ impl DpopBinding {
     }
 }
 
+/// What a server checks a proof against (RFC 9449 §4.3).
+#[derive(Debug, Clone, Copy)]
+pub struct ProofCheck<'a> {
+    /// The method of the request the proof came with.
+    pub method: &'a str,
+    /// The URL of that request (compared without query and fragment).
+    pub url: &'a Url,
+    /// The access token presented with it, at a resource: `ath` must match.
+    pub access_token: Option<&'a str>,
+    /// The nonce the server currently demands, if it demands one.
+    pub nonce: Option<&'a str>,
+    /// The server's time, seconds since the epoch.
+    pub now: u64,
+    /// How far `iat` may be from `now`, either way (the MCP profile: 300 s).
+    pub max_skew_secs: u64,
+}
+
+/// A proof that passed [`verify_proof`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedProof {
+    /// The thumbprint of the proof's key: what a bound token names in `cnf.jkt`.
+    pub jkt: String,
+    /// The proof's `jti`, for the server's replay check.
+    pub jti: String,
+}
+
+/// Why a server refuses a proof.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofRejection {
+    /// The nonce is missing or stale: answer `use_dpop_nonce` with a fresh one.
+    #[error("the DPoP proof lacks the current nonce")]
+    UseNonce,
+    /// The proof is malformed, mis-signed or for another request
+    /// (`invalid_dpop_proof`).
+    #[error("invalid DPoP proof: {0}")]
+    Invalid(&'static str),
+}
+
+/// The server side of RFC 9449 §4.3: checks one proof JWT (ES256 only) against
+/// the request it came with. Replay (`jti` seen before) is the caller's check.
+#[cfg(feature = "p256")]
+pub fn verify_proof(jwt: &str, check: &ProofCheck<'_>) -> Result<VerifiedProof, ProofRejection> {
+    use p256::ecdsa::signature::Verifier as _;
+    use ProofRejection::Invalid;
+    let mut parts = jwt.split('.');
+    let (Some(header_part), Some(claims_part), Some(signature_part), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Invalid("not a compact JWS"));
+    };
+    let json = |part: &str| -> Result<serde_json::Value, ProofRejection> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| Invalid("not base64url"))?;
+        serde_json::from_slice(&bytes).map_err(|_| Invalid("not JSON"))
+    };
+    let header = json(header_part)?;
+    if header["typ"] != PROOF_TYPE {
+        return Err(Invalid("typ is not dpop+jwt"));
+    }
+    if header["alg"] != ALGORITHM {
+        return Err(Invalid("alg is not ES256"));
+    }
+    if header["jwk"].get("d").is_some() {
+        return Err(Invalid("the jwk holds a private key"));
+    }
+    let jwk: PublicJwk = serde_json::from_value(header["jwk"].clone())
+        .map_err(|_| Invalid("jwk is not a P-256 key"))?;
+    jwk.validate()
+        .map_err(|_| Invalid("jwk is not a P-256 key"))?;
+    let mut sec1 = vec![4u8];
+    for coordinate in [&jwk.x, &jwk.y] {
+        sec1.extend(
+            URL_SAFE_NO_PAD
+                .decode(coordinate)
+                .map_err(|_| Invalid("jwk"))?,
+        );
+    }
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
+        .map_err(|_| Invalid("jwk is not a point on P-256"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_part)
+        .ok()
+        .and_then(|bytes| p256::ecdsa::Signature::from_slice(&bytes).ok())
+        .ok_or(Invalid("the signature is not an ES256 r || s value"))?;
+    key.verify(
+        format!("{header_part}.{claims_part}").as_bytes(),
+        &signature,
+    )
+    .map_err(|_| Invalid("the signature does not verify"))?;
+
+    let claims = json(claims_part)?;
+    let jti = claims["jti"]
+        .as_str()
+        .filter(|j| !j.is_empty())
+        .ok_or(Invalid("jti is missing"))?;
+    if !claims["htm"]
+        .as_str()
+        .is_some_and(|m| m.eq_ignore_ascii_case(check.method))
+    {
+        return Err(Invalid("htm does not match the request method"));
+    }
+    if claims["htu"].as_str() != Some(htu(check.url).as_str()) {
+        return Err(Invalid("htu does not match the request URL"));
+    }
+    let iat = claims["iat"].as_u64().ok_or(Invalid("iat is missing"))?;
+    if iat.abs_diff(check.now) > check.max_skew_secs {
+        return Err(Invalid("iat is outside the accepted window"));
+    }
+    if let Some(token) = check.access_token {
+        if claims["ath"].as_str() != Some(access_token_hash(&Secret::new(token)).as_str()) {
+            return Err(Invalid("ath does not match the access token"));
+        }
+    }
+    if let Some(nonce) = check.nonce {
+        if claims["nonce"].as_str() != Some(nonce) {
+            return Err(ProofRejection::UseNonce);
+        }
+    }
+    Ok(VerifiedProof {
+        jkt: jwk.thumbprint(),
+        jti: jti.to_owned(),
+    })
+}
+
 /// Whether `response` asks for a DPoP nonce: `400` with the OAuth error
 /// `use_dpop_nonce` from an authorization server (RFC 9449 §8), or `401` with a
 /// `DPoP` challenge whose `error` is `use_dpop_nonce` from a resource (§9).
@@ -751,6 +876,120 @@ mod tests {
         verifying
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .unwrap();
+    }
+
+    #[cfg(feature = "p256")]
+    #[test]
+    fn verify_proof_accepts_what_the_client_signs_and_refuses_every_mismatch() {
+        let binding = DpopBinding::new(DpopKey::generate(&mut counter()).unwrap());
+        let url = Url::parse("https://mcp.example.com/mcp?q=1").unwrap();
+        let token = Secret::new("at-1");
+        let sign = |nonce: Option<&str>| {
+            let mut binding = binding.clone();
+            if let Some(nonce) = nonce {
+                binding
+                    .nonces
+                    .insert("https://mcp.example.com".into(), nonce.into());
+            }
+            let target = ProofTarget {
+                method: "POST",
+                url: &url,
+                access_token: Some(&token),
+                body: Some(b"{}"),
+            };
+            binding.signed_proof(target, 1_000, &mut counter()).unwrap()
+        };
+        let check = ProofCheck {
+            method: "POST",
+            url: &url,
+            access_token: Some("at-1"),
+            nonce: None,
+            now: 1_100,
+            max_skew_secs: 300,
+        };
+        let jwt = sign(None);
+        let verified = verify_proof(&jwt, &check).unwrap();
+        assert_eq!(verified.jkt, binding.thumbprint());
+        assert!(!verified.jti.is_empty());
+
+        use ProofRejection::{Invalid, UseNonce};
+        let other = Url::parse("https://mcp.example.com/other").unwrap();
+        let table: Vec<(ProofCheck<'_>, &str, ProofRejection)> = vec![
+            (
+                ProofCheck {
+                    method: "GET",
+                    ..check
+                },
+                "htm",
+                Invalid("htm does not match the request method"),
+            ),
+            (
+                ProofCheck {
+                    url: &other,
+                    ..check
+                },
+                "htu",
+                Invalid("htu does not match the request URL"),
+            ),
+            (
+                ProofCheck {
+                    access_token: Some("at-2"),
+                    ..check
+                },
+                "ath",
+                Invalid("ath does not match the access token"),
+            ),
+            (
+                ProofCheck {
+                    now: 1_301,
+                    ..check
+                },
+                "late",
+                Invalid("iat is outside the accepted window"),
+            ),
+            (
+                ProofCheck {
+                    nonce: Some("n-1"),
+                    ..check
+                },
+                "nonce",
+                UseNonce,
+            ),
+        ];
+        for (check, what, want) in table {
+            assert_eq!(verify_proof(&jwt, &check), Err(want), "{what}");
+        }
+        let with_nonce = sign(Some("n-1"));
+        assert!(verify_proof(
+            &with_nonce,
+            &ProofCheck {
+                nonce: Some("n-1"),
+                ..check
+            }
+        )
+        .is_ok());
+        assert_eq!(
+            verify_proof(
+                &with_nonce,
+                &ProofCheck {
+                    nonce: Some("n-2"),
+                    ..check
+                }
+            ),
+            Err(UseNonce)
+        );
+        // A tampered claim breaks the signature.
+        let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD
+            .encode(r#"{"jti":"x","htm":"POST","htu":"https://mcp.example.com/mcp","iat":1000}"#);
+        assert_eq!(
+            verify_proof(&parts.join("."), &check),
+            Err(Invalid("the signature does not verify"))
+        );
+        assert_eq!(
+            verify_proof("a.b", &check),
+            Err(Invalid("not a compact JWS"))
+        );
     }
 
     #[cfg(feature = "p256")]

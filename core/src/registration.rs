@@ -88,6 +88,10 @@ pub struct ClientMetadata {
     /// Scopes the client intends to request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// RFC 9449 §5.2: the client always uses DPoP, so the server may refuse its
+    /// token requests without a proof. Sent only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// The next registration step for an authorization server.
@@ -168,6 +172,7 @@ pub fn client_metadata(
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned),
+        dpop_bound_access_tokens: false,
     }
 }
 

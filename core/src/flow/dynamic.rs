@@ -553,17 +553,6 @@ impl DynamicFlow {
                 metadata.scopes_supported.as_deref(),
             )
         });
-        let request = registration::client_metadata(
-            &self.config.client_name,
-            &self.config.redirect_uri,
-            scope.as_deref(),
-        );
-        let plan = registration::plan(
-            &metadata,
-            &self.config.clients,
-            self.config.client_metadata_url.as_deref(),
-            &request,
-        )?;
         // Bind the tokens whenever the server can (RFC 9449 §5.1 metadata).
         self.dpop = self
             .config
@@ -571,6 +560,20 @@ impl DynamicFlow {
             .clone()
             .filter(|_| dpop::supports_es256(metadata.dpop_signing_alg_values_supported.as_deref()))
             .map(DpopBinding::new);
+        let mut request = registration::client_metadata(
+            &self.config.client_name,
+            &self.config.redirect_uri,
+            scope.as_deref(),
+        );
+        // RFC 9449 §5.2: a client that always proves possession says so, and the
+        // server then refuses its token requests without a proof.
+        request.dpop_bound_access_tokens = self.dpop.is_some();
+        let plan = registration::plan(
+            &metadata,
+            &self.config.clients,
+            self.config.client_metadata_url.as_deref(),
+            &request,
+        )?;
         self.metadata = Some(metadata.clone());
         match plan {
             RegistrationPlan::Known(client) => self.authorizing_step(&metadata, client, scope, now),

@@ -981,6 +981,9 @@ fn a_dpop_server_gets_proven_token_requests_and_a_bound_session() {
     let key = config.dpop_key.clone().unwrap();
     let session = server.drive(&mut dynamic(config)).unwrap();
 
+    // The registration says the client always uses DPoP (RFC 9449 §5.2).
+    let registration: Value = serde_json::from_slice(&server.sent[3].body).unwrap();
+    assert_eq!(registration["dpop_bound_access_tokens"], true);
     // Only the token endpoint sees proofs; the nonce challenge is retried once.
     let token_requests: Vec<&HttpRequest> = server
         .sent
@@ -1042,6 +1045,8 @@ fn a_server_without_dpop_gets_no_proofs_even_when_a_key_is_offered() {
     let mut server = dynamic_server();
     let session = server.drive(&mut dynamic(dpop_config())).unwrap();
     assert!(server.sent.iter().all(|r| r.header("DPoP").is_none()));
+    let registration: Value = serde_json::from_slice(&server.sent[3].body).unwrap();
+    assert!(registration.get("dpop_bound_access_tokens").is_none());
     assert!(session.dpop.is_none());
     assert_eq!(session.authorization().expose(), "Bearer at-1");
     let url = Url::parse(SERVER).unwrap();
