@@ -241,6 +241,28 @@ pub fn supports_es256(advertised: Option<&[String]>) -> bool {
     advertised.is_some_and(|algs| algs.iter().any(|a| a == ALGORITHM))
 }
 
+/// The two kinds of server that hand out DPoP nonces: an authorization server's
+/// token endpoint (RFC 9449 §8) and a resource (§9). Each keeps its own nonce,
+/// even where both share an origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// A token endpoint.
+    Authorization,
+    /// A protected resource (the MCP server).
+    Resource,
+}
+
+impl Server {
+    /// The key of this server's nonce for requests to `url`.
+    fn nonce_key(self, url: &Url) -> String {
+        let kind = match self {
+            Server::Authorization => "as",
+            Server::Resource => "rs",
+        };
+        format!("{kind} {}", url.origin().ascii_serialization())
+    }
+}
+
 /// The request a proof is for.
 #[derive(Debug, Clone, Copy)]
 pub struct ProofTarget<'a> {
@@ -252,6 +274,17 @@ pub struct ProofTarget<'a> {
     pub access_token: Option<&'a Secret>,
     /// The request body of a resource request: adds `content_digest`.
     pub body: Option<&'a [u8]>,
+}
+
+impl ProofTarget<'_> {
+    /// Where the request goes: a proof presenting an access token is for a
+    /// resource (RFC 9449 §7), one without for a token endpoint (§5).
+    pub fn server(&self) -> Server {
+        match self.access_token {
+            Some(_) => Server::Resource,
+            None => Server::Authorization,
+        }
+    }
 }
 
 /// A proof's header and claims, ready for an ES256 signature.
@@ -309,7 +342,8 @@ pub fn content_digest(body: &[u8]) -> String {
 pub struct DpopBinding {
     /// The key every proof is signed with.
     pub key: DpopKey,
-    /// The latest `DPoP-Nonce` per origin (`https://host:port`).
+    /// The latest `DPoP-Nonce` per server: `as <origin>` for a token endpoint,
+    /// `rs <origin>` for a resource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub nonces: BTreeMap<String, String>,
 }
@@ -328,9 +362,9 @@ impl DpopBinding {
         self.key.public_jwk.thumbprint()
     }
 
-    /// The nonce to put in a proof for `url`, if its server gave one.
-    pub fn nonce_for(&self, url: &Url) -> Option<&str> {
-        self.nonces.get(&origin(url)).map(String::as_str)
+    /// The nonce to put in a proof for `url` at `server`, if that server gave one.
+    pub fn nonce_for(&self, server: Server, url: &Url) -> Option<&str> {
+        self.nonces.get(&server.nonce_key(url)).map(String::as_str)
     }
 
     /// The header and claims of a proof for `target`, made at `now` (seconds since
@@ -356,7 +390,7 @@ impl DpopBinding {
         if let Some(token) = target.access_token {
             claims["ath"] = access_token_hash(token).into();
         }
-        if let Some(nonce) = self.nonce_for(target.url) {
+        if let Some(nonce) = self.nonce_for(target.server(), target.url) {
             claims["nonce"] = nonce.into();
         }
         if let Some(body) = target.body {
@@ -381,13 +415,19 @@ impl DpopBinding {
         self.key.sign(self.proof(target, now, entropy)?)
     }
 
-    /// Reads the answer to a request sent to `url` with a proof: remembers the
-    /// server's `DPoP-Nonce`, if any (servers may rotate it on any response), and
-    /// returns whether to send the request again with it: only when the answer is
-    /// a `use_dpop_nonce` challenge carrying a nonce, and only if the request was
-    /// not already a retry (`retried`), so that a server that keeps asking cannot
-    /// loop a client.
-    pub fn on_response(&mut self, url: &Url, response: &HttpResponse, retried: bool) -> bool {
+    /// Reads the answer of `server` to a request sent to `url` with a proof:
+    /// remembers its `DPoP-Nonce`, if any (servers may rotate it on any
+    /// response), and returns whether to send the request again with it: only
+    /// when the answer is a `use_dpop_nonce` challenge carrying a nonce, and only
+    /// if the request was not already a retry (`retried`), so that a server that
+    /// keeps asking cannot loop a client.
+    pub fn on_response(
+        &mut self,
+        server: Server,
+        url: &Url,
+        response: &HttpResponse,
+        retried: bool,
+    ) -> bool {
         let Some(nonce) = response
             .header(NONCE_HEADER)
             .map(str::trim)
@@ -395,7 +435,7 @@ impl DpopBinding {
         else {
             return false;
         };
-        self.nonces.insert(origin(url), nonce.to_owned());
+        self.nonces.insert(server.nonce_key(url), nonce.to_owned());
         !retried && is_nonce_challenge(response)
     }
 }
@@ -559,10 +599,6 @@ fn is_valid_nonce(nonce: &str) -> bool {
             .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
-fn origin(url: &Url) -> String {
-    url.origin().ascii_serialization()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,7 +691,7 @@ mod tests {
         let mut binding = DpopBinding::new(DpopKey::external(rfc_jwk()).unwrap());
         let url = Url::parse("https://resource.example.org/protectedresource").unwrap();
         binding.nonces.insert(
-            "https://resource.example.org".into(),
+            "rs https://resource.example.org".into(),
             "eyJ7S_zG.eyJH0-Z.HX4w-7v".into(),
         );
         let token = Secret::new("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
@@ -794,12 +830,12 @@ mod tests {
             let url = Url::parse("https://as.example.com/token").unwrap();
             let response = nonce_response(*status, *challenge, body);
             assert_eq!(
-                binding.on_response(&url, &response, false),
+                binding.on_response(Server::Authorization, &url, &response, false),
                 *want,
                 "{status} {challenge:?} {body}"
             );
             // Whatever the status, the nonce is kept for the next proof.
-            assert_eq!(binding.nonce_for(&url), Some("n-2"));
+            assert_eq!(binding.nonce_for(Server::Authorization, &url), Some("n-2"));
         }
     }
 
@@ -808,27 +844,53 @@ mod tests {
         let mut binding = DpopBinding::new(DpopKey::external(rfc_jwk()).unwrap());
         let url = Url::parse("https://as.example.com/token").unwrap();
         let challenge = nonce_response(400, None, r#"{"error":"use_dpop_nonce"}"#);
-        assert!(binding.on_response(&url, &challenge, false));
-        assert!(!binding.on_response(&url, &challenge, true), "only once");
+        assert!(binding.on_response(Server::Authorization, &url, &challenge, false));
+        assert!(
+            !binding.on_response(Server::Authorization, &url, &challenge, true),
+            "only once"
+        );
         let without_nonce =
             HttpResponse::json_body(400, &serde_json::json!({"error": "use_dpop_nonce"}));
         let mut fresh = DpopBinding::new(DpopKey::external(rfc_jwk()).unwrap());
-        assert!(!fresh.on_response(&url, &without_nonce, false));
+        assert!(!fresh.on_response(Server::Authorization, &url, &without_nonce, false));
         let bad = HttpResponse::new(400, vec![("DPoP-Nonce".into(), "a\"b".into())], "{}");
-        assert!(!fresh.on_response(&url, &bad, false));
-        assert_eq!(fresh.nonce_for(&url), None, "an invalid nonce is not kept");
+        assert!(!fresh.on_response(Server::Authorization, &url, &bad, false));
+        assert_eq!(
+            fresh.nonce_for(Server::Authorization, &url),
+            None,
+            "an invalid nonce is not kept"
+        );
     }
 
     #[test]
-    fn nonces_are_kept_per_origin() {
+    fn nonces_are_kept_per_server_even_on_one_origin() {
+        use Server::{Authorization, Resource};
         let mut binding = DpopBinding::new(DpopKey::external(rfc_jwk()).unwrap());
         let token_endpoint = Url::parse("https://as.example.com/token").unwrap();
         let resource = Url::parse("https://mcp.example.com/mcp").unwrap();
-        binding.on_response(&token_endpoint, &nonce_response(200, None, "{}"), false);
-        assert_eq!(binding.nonce_for(&token_endpoint), Some("n-2"));
-        assert_eq!(binding.nonce_for(&resource), None);
+        let ok = nonce_response(200, None, "{}");
+        binding.on_response(Authorization, &token_endpoint, &ok, false);
         assert_eq!(
-            binding.nonce_for(&Url::parse("https://as.example.com/other").unwrap()),
+            binding.nonce_for(Authorization, &token_endpoint),
+            Some("n-2")
+        );
+        assert_eq!(binding.nonce_for(Resource, &resource), None);
+        assert_eq!(
+            binding.nonce_for(
+                Authorization,
+                &Url::parse("https://as.example.com/other").unwrap()
+            ),
+            Some("n-2")
+        );
+        // An all-in-one server: the resource's nonce does not replace the
+        // token endpoint's (a test server found this).
+        let same_origin = Url::parse("https://as.example.com/mcp").unwrap();
+        let mut rs = ok.clone();
+        rs.headers[1].1 = "rs-nonce".into();
+        binding.on_response(Resource, &same_origin, &rs, false);
+        assert_eq!(binding.nonce_for(Resource, &same_origin), Some("rs-nonce"));
+        assert_eq!(
+            binding.nonce_for(Authorization, &token_endpoint),
             Some("n-2")
         );
     }
@@ -889,7 +951,7 @@ mod tests {
             if let Some(nonce) = nonce {
                 binding
                     .nonces
-                    .insert("https://mcp.example.com".into(), nonce.into());
+                    .insert("rs https://mcp.example.com".into(), nonce.into());
             }
             let target = ProofTarget {
                 method: "POST",

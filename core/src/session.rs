@@ -11,7 +11,7 @@
 //! Concurrency (one refresh for many callers) is the host's job; the
 //! [`Session::on_unauthorized`] decision makes it easy to get right.
 
-use crate::dpop::{DpopBinding, DpopError, ProofTarget, UnsignedProof};
+use crate::dpop::{DpopBinding, DpopError, ProofTarget, Server, UnsignedProof};
 use crate::entropy::Entropy;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Purpose};
@@ -233,14 +233,21 @@ impl Session {
         Ok(binding.key.sign(proof)?)
     }
 
-    /// Reads the answer to a request sent to `url` with a proof of this session:
-    /// keeps the server's DPoP nonce, and says whether to send the request once
-    /// more with it (a `use_dpop_nonce` challenge that was not already retried).
-    /// Always `false` for a session without DPoP.
-    pub fn dpop_retry(&mut self, url: &Url, response: &HttpResponse, retried: bool) -> bool {
+    /// Reads the answer of `server` (the token endpoint after a refresh, the
+    /// resource after a resource request) to a request sent to `url` with a proof
+    /// of this session: keeps the server's DPoP nonce, and says whether to send
+    /// the request once more with it (a `use_dpop_nonce` challenge that was not
+    /// already retried). Always `false` for a session without DPoP.
+    pub fn dpop_retry(
+        &mut self,
+        server: Server,
+        url: &Url,
+        response: &HttpResponse,
+        retried: bool,
+    ) -> bool {
         self.dpop
             .as_mut()
-            .is_some_and(|binding| binding.on_response(url, response, retried))
+            .is_some_and(|binding| binding.on_response(server, url, response, retried))
     }
 
     fn is_expired(&self, now: u64) -> bool {

@@ -297,7 +297,7 @@ impl Connection {
             .session
             .lock()
             .await
-            .dpop_retry(url, &head, retried)
+            .dpop_retry(dpop::Server::Resource, url, &head, retried)
     }
 
     /// Forgets this connection's stored tokens.
@@ -318,7 +318,14 @@ impl Connection {
             }
             let url = request.url.clone();
             match client.executor.execute(request).await {
-                Ok(response) if session.dpop_retry(&url, &response, nonce_retried) => {
+                Ok(response)
+                    if session.dpop_retry(
+                        dpop::Server::Authorization,
+                        &url,
+                        &response,
+                        nonce_retried,
+                    ) =>
+                {
                     nonce_retried = true;
                     attempt -= 1;
                 }

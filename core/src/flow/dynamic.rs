@@ -325,9 +325,9 @@ impl DynamicFlow {
         response: &HttpResponse,
         retried: bool,
     ) -> bool {
-        self.dpop
-            .as_mut()
-            .is_some_and(|binding| binding.on_response(&request.url, response, retried))
+        self.dpop.as_mut().is_some_and(|binding| {
+            binding.on_response(dpop::Server::Authorization, &request.url, response, retried)
+        })
     }
 
     /// The client in use, once registration is settled (to persist it by issuer).

@@ -80,6 +80,13 @@ struct Args {
     /// loopback ones are always allowed).
     #[arg(long, requires = "client_id")]
     client_redirect_uri: Vec<String>,
+    /// DPoP (RFC 9449): advertise ES256, bind tokens to proven keys, and require
+    /// proofs from clients registered with dpop_bound_access_tokens.
+    #[arg(long)]
+    dpop: bool,
+    /// With --dpop: demand server nonces in proofs (use_dpop_nonce).
+    #[arg(long, requires = "dpop")]
+    dpop_nonce: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -136,6 +143,8 @@ impl Args {
                 client_secret: self.client_secret,
                 https_redirect_uris: self.client_redirect_uri,
             }),
+            dpop: self.dpop,
+            dpop_nonce: self.dpop_nonce,
         }
     }
 }

@@ -107,6 +107,13 @@ pub struct TestServerConfig {
     pub consent_page: bool,
     /// A client that exists without registration.
     pub pre_registered_client: Option<PreRegisteredClient>,
+    /// DPoP (RFC 9449): advertise ES256 in `dpop_signing_alg_values_supported`,
+    /// bind the tokens of a token request that carries a valid proof, and require
+    /// proofs from clients registered with `dpop_bound_access_tokens`.
+    pub dpop: bool,
+    /// With `dpop`: the token endpoint and the MCP endpoint each demand a server
+    /// nonce in proofs (`use_dpop_nonce`, RFC 9449 §8, §9).
+    pub dpop_nonce: bool,
 }
 
 impl Default for TestServerConfig {
@@ -136,6 +143,8 @@ impl Default for TestServerConfig {
             require_resource: false,
             consent_page: false,
             pre_registered_client: None,
+            dpop: false,
+            dpop_nonce: false,
         }
     }
 }
@@ -168,6 +177,9 @@ impl TestServerConfig {
                 "private_key_jwt is not supported by the test server; use none, client_secret_basic or client_secret_post"
                     .to_owned(),
             );
+        }
+        if self.dpop_nonce && !self.dpop {
+            return Err("dpop_nonce needs dpop".to_owned());
         }
         if let Some(client) = &self.pre_registered_client {
             if client.client_id.is_empty() {

@@ -21,6 +21,8 @@ pub struct LoggedRequest {
     pub query: Option<String>,
     /// The `Authorization` header, verbatim.
     pub authorization: Option<String>,
+    /// The `DPoP` proof header (RFC 9449), verbatim.
+    pub dpop: Option<String>,
     /// The decoded `application/x-www-form-urlencoded` body, in order.
     pub form: Vec<(String, String)>,
     /// The body, when it was JSON.
@@ -100,6 +102,11 @@ fn push(
         authorization: parts
             .headers
             .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        dpop: parts
+            .headers
+            .get(mcp_oauth_core::dpop::HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         form,

@@ -8,6 +8,7 @@
 //! (RFC 6750 §3.1), which is what drives a client's step-up.
 
 use super::config::ADMIN_SCOPE;
+use super::dpop;
 use super::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,7 +39,8 @@ pub(crate) async fn mcp(
 ) -> Response {
     let scopes = match authorize(&state, &headers) {
         Ok(scopes) => scopes,
-        Err(error) => return unauthorized(&state, error),
+        Err(Denied::Bearer(error)) => return unauthorized(&state, error),
+        Err(Denied::Dpop(refusal)) => return dpop::resource_challenge(&state, refusal),
     };
     let message: Value = match serde_json::from_slice(&body) {
         Ok(message) => message,
@@ -87,28 +89,69 @@ pub(crate) async fn mcp(
     }
 }
 
-/// The scopes of a valid bearer token for this resource, or the challenge's
-/// `error` (none when no token was sent, RFC 6750 §3.1).
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Option<&'static str>> {
-    let token = headers
+/// Why a request was not let in.
+enum Denied {
+    /// A Bearer challenge with this `error` (none when no token was sent, RFC
+    /// 6750 §3.1).
+    Bearer(Option<&'static str>),
+    /// A DPoP-bound token whose proof was refused (RFC 9449 §7.1, §9).
+    Dpop(dpop::Refusal),
+}
+
+/// The scopes of a valid token for this resource: a bearer token as `Bearer`, a
+/// DPoP-bound one as `DPoP` with a proof of its key (RFC 9449 §7).
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Denied> {
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("bearer")
+                || scheme.eq_ignore_ascii_case(mcp_oauth_core::dpop::TOKEN_TYPE)
         });
-    let Some(token) = token else {
-        return Err(None);
+    let Some((scheme, token)) = presented else {
+        return Err(Denied::Bearer(None));
     };
+    let token = token.trim();
     let grant = state.oauth().access_tokens.get(token).cloned();
-    match grant {
+    let grant = match grant {
         Some(grant)
             if grant.expires > Instant::now()
                 && grant.resource.as_deref().is_none_or(|r| r == state.mcp_url) =>
         {
-            Ok(grant.scopes)
+            grant
         }
-        _ => Err(Some("invalid_token")),
+        _ => return Err(Denied::Bearer(Some("invalid_token"))),
+    };
+    let Some(jkt) = &grant.jkt else {
+        // A bearer token is presented as one.
+        return if scheme.eq_ignore_ascii_case("bearer") {
+            Ok(grant.scopes)
+        } else {
+            Err(Denied::Bearer(Some("invalid_token")))
+        };
+    };
+    if !scheme.eq_ignore_ascii_case(mcp_oauth_core::dpop::TOKEN_TYPE) {
+        return Err(Denied::Dpop(dpop::Refusal::Invalid(
+            "a DPoP-bound token must be presented with the DPoP scheme".into(),
+        )));
+    }
+    match dpop::check(
+        state,
+        dpop::Role::Resource,
+        headers,
+        "POST",
+        &state.mcp_url,
+        Some(token),
+    ) {
+        Ok(Some(proven)) if &proven == jkt => Ok(grant.scopes),
+        Ok(Some(_)) => Err(Denied::Dpop(dpop::Refusal::Invalid(
+            "the proof's key is not the one the token is bound to".into(),
+        ))),
+        Ok(None) => Err(Denied::Dpop(dpop::Refusal::Invalid(
+            "a DPoP-bound token needs a DPoP proof".into(),
+        ))),
+        Err(refusal) => Err(Denied::Dpop(refusal)),
     }
 }
 

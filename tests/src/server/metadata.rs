@@ -34,6 +34,9 @@ pub(crate) fn authorization_server_document(state: &AppState) -> Value {
     if config.registration != Registration::Absent {
         doc["registration_endpoint"] = Value::String(state.endpoint("/register"));
     }
+    if config.dpop {
+        doc["dpop_signing_alg_values_supported"] = json!([mcp_oauth_core::dpop::ALGORITHM]);
+    }
     doc
 }
 

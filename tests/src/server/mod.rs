@@ -27,6 +27,7 @@
 mod authorize;
 mod client_auth;
 mod config;
+mod dpop;
 mod form;
 mod log;
 mod mcp;

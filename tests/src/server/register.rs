@@ -99,6 +99,8 @@ pub(crate) async fn register(State(state): State<Arc<AppState>>, body: Bytes) ->
             },
             secret: secret.clone(),
             auth_methods: vec![method],
+            dpop_bound: state.config.dpop
+                && metadata.get("dpop_bound_access_tokens") == Some(&Value::Bool(true)),
         },
     );
 

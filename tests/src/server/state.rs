@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use mcp_oauth_core::client_auth::AuthMethod;
 use mcp_oauth_core::server::{RedirectPolicy, RegisteredClient, ValidAuthorizationRequest};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,9 @@ pub(crate) struct Client {
     pub secret: Option<String>,
     /// How it may authenticate at the token endpoint.
     pub auth_methods: Vec<AuthMethod>,
+    /// Registered with `dpop_bound_access_tokens` (RFC 9449 §5.2): its token
+    /// requests must carry a DPoP proof.
+    pub dpop_bound: bool,
 }
 
 /// An authorization code and the request it answers.
@@ -47,6 +50,8 @@ pub(crate) struct AccessGrant {
     pub resource: Option<String>,
     /// When it stops being accepted.
     pub expires: Instant,
+    /// The thumbprint of the DPoP key it is bound to (RFC 9449 §6), if bound.
+    pub jkt: Option<String>,
 }
 
 /// An issued refresh token.
@@ -60,6 +65,8 @@ pub(crate) struct RefreshGrant {
     pub resource: Option<String>,
     /// Whether it was already exchanged under rotation.
     pub used: bool,
+    /// The DPoP key it is bound to (RFC 9449 §5): refreshing needs a proof of it.
+    pub jkt: Option<String>,
 }
 
 /// The mutable OAuth state.
@@ -75,6 +82,12 @@ pub(crate) struct OAuthState {
     pub access_tokens: HashMap<String, AccessGrant>,
     /// Refresh tokens.
     pub refresh_tokens: HashMap<String, RefreshGrant>,
+    /// The `jti` of every DPoP proof accepted, so none is accepted twice.
+    pub dpop_jtis: HashSet<String>,
+    /// The nonce the token endpoint demands in DPoP proofs, when it demands one.
+    pub as_dpop_nonce: String,
+    /// The nonce the MCP endpoint demands in DPoP proofs, when it demands one.
+    pub rs_dpop_nonce: String,
 }
 
 /// Everything a handler needs, shared behind an `Arc`.
@@ -122,9 +135,12 @@ impl AppState {
                     },
                     secret: pre.client_secret.clone(),
                     auth_methods,
+                    dpop_bound: false,
                 },
             );
         }
+        oauth.as_dpop_nonce = random_token("as-nonce");
+        oauth.rs_dpop_nonce = random_token("rs-nonce");
         AppState {
             config,
             origin,

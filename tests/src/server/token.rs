@@ -4,6 +4,7 @@
 //! authorization request. Errors follow RFC 6749 §5.2.
 
 use super::client_auth::authenticate;
+use super::dpop::{self, Refusal, Role};
 use super::form::Form;
 use super::reply::{no_store_json, OAuthError};
 use super::state::{random_token, split_scopes, AccessGrant, AppState, OAuthState, RefreshGrant};
@@ -41,10 +42,14 @@ pub(crate) async fn token(
         Ok(client) => client.client_id,
         Err(error) => return error.into_response(),
     };
+    let jkt = match dpop_key(&state, &headers, &client_id) {
+        Ok(jkt) => jkt,
+        Err(refusal) => return refusal.at_token_endpoint(&state),
+    };
     let outcome = if grant_type == Some("authorization_code") {
-        authorization_code(&state, &client_id, &form)
+        authorization_code(&state, &client_id, &form, jkt)
     } else {
-        refresh(&state, &client_id, &form)
+        refresh(&state, &client_id, &form, jkt)
     };
     match outcome {
         Ok(body) => no_store_json(StatusCode::OK, body),
@@ -52,8 +57,44 @@ pub(crate) async fn token(
     }
 }
 
+/// The DPoP key a token request proved possession of (RFC 9449 §5), when the
+/// server does DPoP; a client registered as DPoP-bound must prove one (§5.2).
+fn dpop_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: &str,
+) -> Result<Option<String>, Refusal> {
+    if !state.config.dpop {
+        return Ok(None);
+    }
+    let jkt = dpop::check(
+        state,
+        Role::AuthorizationServer,
+        headers,
+        "POST",
+        &state.endpoint("/token"),
+        None,
+    )?;
+    let bound = state
+        .oauth()
+        .clients
+        .get(client_id)
+        .is_some_and(|c| c.dpop_bound);
+    if bound && jkt.is_none() {
+        return Err(Refusal::Invalid(
+            "this client registered dpop_bound_access_tokens: a DPoP proof is required".into(),
+        ));
+    }
+    Ok(jkt)
+}
+
 /// RFC 6749 §4.1.3 + RFC 7636 §4.6 + RFC 8707 §2.2.
-fn authorization_code(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAuthError> {
+fn authorization_code(
+    state: &AppState,
+    client_id: &str,
+    form: &Form,
+    jkt: Option<String>,
+) -> Result<Value, OAuthError> {
     let code = form
         .get("code")
         .ok_or_else(|| invalid_request("code is required"))?;
@@ -95,15 +136,23 @@ fn authorization_code(state: &AppState, client_id: &str, form: &Form) -> Result<
     Ok(issue(
         state,
         &mut oauth,
-        client_id,
-        scopes,
-        request.resource,
-        refresh,
+        Issue {
+            client_id,
+            scopes,
+            resource: request.resource,
+            with_refresh: refresh,
+            jkt,
+        },
     ))
 }
 
 /// RFC 6749 §6 with rotation and the original grant's resource.
-fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAuthError> {
+fn refresh(
+    state: &AppState,
+    client_id: &str,
+    form: &Form,
+    jkt: Option<String>,
+) -> Result<Value, OAuthError> {
     let token = form
         .get("refresh_token")
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
@@ -125,6 +174,13 @@ fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAut
         ));
     }
     check_same_resource(grant.resource.as_deref(), form.get("resource"))?;
+    // RFC 9449 §5: a bound refresh token needs a proof of the same key.
+    if grant.jkt.is_some() && grant.jkt != jkt {
+        return Err(OAuthError::bad_request(
+            "invalid_dpop_proof",
+            "the refresh token is bound to another DPoP key",
+        ));
+    }
     let scopes = match form.get("scope") {
         None => grant.scopes.clone(),
         Some(scope) => {
@@ -147,11 +203,24 @@ fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAut
     Ok(issue(
         state,
         &mut oauth,
-        client_id,
-        scopes,
-        grant.resource,
-        rotate,
+        Issue {
+            client_id,
+            scopes,
+            resource: grant.resource,
+            with_refresh: rotate,
+            jkt,
+        },
     ))
+}
+
+/// What a new access (and refresh) token is for.
+struct Issue<'a> {
+    client_id: &'a str,
+    scopes: Vec<String>,
+    resource: Option<String>,
+    with_refresh: bool,
+    /// The DPoP key to bind both tokens to (RFC 9449 §5, §6).
+    jkt: Option<String>,
 }
 
 /// RFC 8707: a token request names the same resource as the grant (or, when the
@@ -170,16 +239,16 @@ fn check_same_resource(granted: Option<&str>, requested: Option<&str>) -> Result
     ))
 }
 
-/// Issues an access token (and a refresh token when `with_refresh`), returning the
-/// RFC 6749 §5.1 body.
-fn issue(
-    state: &AppState,
-    oauth: &mut OAuthState,
-    client_id: &str,
-    scopes: Vec<String>,
-    resource: Option<String>,
-    with_refresh: bool,
-) -> Value {
+/// Issues an access token (and a refresh token when `with_refresh`), bound to
+/// the DPoP key `jkt` when there is one, returning the RFC 6749 §5.1 body.
+fn issue(state: &AppState, oauth: &mut OAuthState, issue: Issue<'_>) -> Value {
+    let Issue {
+        client_id,
+        scopes,
+        resource,
+        with_refresh,
+        jkt,
+    } = issue;
     let lifetime = state.config.access_token_lifetime_secs;
     let access_token = random_token("at");
     oauth.access_tokens.insert(
@@ -188,11 +257,17 @@ fn issue(
             scopes: scopes.clone(),
             resource: resource.clone(),
             expires: Instant::now() + Duration::from_secs(lifetime),
+            jkt: jkt.clone(),
         },
     );
+    let token_type = if jkt.is_some() {
+        mcp_oauth_core::dpop::TOKEN_TYPE
+    } else {
+        "Bearer"
+    };
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": lifetime,
     });
     if !scopes.is_empty() {
@@ -207,6 +282,7 @@ fn issue(
                 scopes,
                 resource,
                 used: false,
+                jkt,
             },
         );
         body["refresh_token"] = Value::String(refresh_token);
