@@ -8,10 +8,14 @@
 //! out: a rotated refresh token that was not saved is a lost grant.
 
 use crate::clock::now;
+use crate::dpop;
 use crate::error::Failure;
 use crate::fetch;
 use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
+use mcp_oauth_core::dpop::{DpopKey, Server, UnsignedProof};
+use mcp_oauth_core::entropy::OsEntropy;
+use mcp_oauth_core::http::HttpResponse;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
 use mcp_oauth_core::Secret;
 use std::cell::RefCell;
@@ -112,9 +116,11 @@ impl Connection {
         Inner::refresh_shared(&self.inner)
     }
 
-    /// `fetch(url, init)` with `Authorization: Bearer`. A 401 refreshes once (unless
-    /// another caller already did) and retries. `init.body` must be replayable (a
-    /// string, not a stream).
+    /// `fetch(url, init)` with the access token: `Authorization: Bearer`, or for a
+    /// DPoP-bound token `Authorization: DPoP` and a fresh proof signed with the
+    /// connection's WebCrypto key. A 401 refreshes once (unless another caller
+    /// already did) and retries; a DPoP nonce challenge is answered once.
+    /// `init.body` must be replayable (a string, not a stream).
     #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
     pub fn fetch(
         &self,
@@ -123,24 +129,58 @@ impl Connection {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
-            let mut token = JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
-            let mut retried = false;
+            JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
+            let target = url::Url::parse(&url).ok();
+            let method = Reflect::get(&init, &"method".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "GET".to_owned())
+                .to_ascii_uppercase();
+            let body = Reflect::get(&init, &"body".into())
+                .ok()
+                .and_then(|b| b.as_string());
+            let (mut refreshed, mut nonce_retried) = (false, false);
             loop {
-                let response = send_with_bearer(&url, &init, &token).await?;
-                if response.status() != 401 || retried {
+                let (authorization, token, proof) =
+                    inner.authorize(&method, target.as_ref(), body.as_deref())?;
+                let proof = match proof {
+                    Some((key, proof)) => Some(dpop::sign(&key, proof).await?),
+                    None => None,
+                };
+                let response =
+                    send_authorized(&url, &init, authorization.expose(), proof.as_deref()).await?;
+                if let Some(target) = &target {
+                    let head = HttpResponse::new(
+                        response.status(),
+                        fetch::read_headers(&response.headers()).unwrap_or_default(),
+                        Vec::new(),
+                    );
+                    let again = inner.session.borrow_mut().dpop_retry(
+                        Server::Resource,
+                        target,
+                        &head,
+                        nonce_retried,
+                    );
+                    if again {
+                        nonce_retried = true;
+                        continue;
+                    }
+                }
+                if response.status() != 401 || refreshed {
                     return Ok(response.into());
                 }
-                retried = true;
-                let rejected = Secret::new(token.as_string().unwrap_or_default());
-                let decision = inner.session.borrow_mut().on_unauthorized(&rejected, now());
-                token = match decision {
-                    TokenDecision::Use => inner.current_token().into(),
-                    TokenDecision::Refresh => JsFuture::from(Inner::refresh_shared(&inner)).await?,
+                refreshed = true;
+                let decision = inner.session.borrow_mut().on_unauthorized(&token, now());
+                match decision {
+                    TokenDecision::Use => {}
+                    TokenDecision::Refresh => {
+                        JsFuture::from(Inner::refresh_shared(&inner)).await?;
+                    }
                     TokenDecision::ReconnectNeeded => {
                         inner.persist().await?;
                         return Err(inner.reconnect().into());
                     }
-                };
+                }
             }
         })
     }
@@ -153,6 +193,10 @@ impl Connection {
             if let Some(storage) = &inner.storage {
                 let key = inner.session.borrow().grant.server_url.clone();
                 storage.remove(&key).await?;
+            }
+            let key = inner.session.borrow().dpop.as_ref().map(|b| b.key.clone());
+            if let Some(key) = key {
+                dpop::forget(&key).await;
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -224,15 +268,73 @@ impl Inner {
         promise
     }
 
-    async fn refresh_once(&self) -> Result<String, Failure> {
-        let request = self.session.borrow().refresh_request()?;
-        let response = match fetch::execute(&request).await {
-            Ok(response) => response,
-            Err(unreachable) => {
-                self.session.borrow_mut().on_refresh_unreachable();
-                self.persist().await?;
-                return Err(unreachable);
+    /// The `Authorization` value, the token it carries, and for a DPoP-bound
+    /// token the key and unsigned proof for this request (RFC 9449 §7).
+    #[allow(clippy::type_complexity)]
+    fn authorize(
+        &self,
+        method: &str,
+        target: Option<&url::Url>,
+        body: Option<&str>,
+    ) -> Result<(Secret, Secret, Option<(DpopKey, UnsignedProof)>), Failure> {
+        let session = self.session.borrow();
+        let proof = match (target, &session.dpop) {
+            (_, _) if !session.tokens.is_dpop() => None,
+            (Some(target), Some(binding)) => session
+                .resource_proof(
+                    method,
+                    target,
+                    body.map(str::as_bytes),
+                    now(),
+                    &mut OsEntropy,
+                )?
+                .map(|proof| (binding.key.clone(), proof)),
+            (None, _) => {
+                return Err(Failure::config(
+                    "a DPoP-bound connection needs an absolute URL to fetch",
+                ))
             }
+            (Some(_), None) => None,
+        };
+        Ok((
+            session.authorization(),
+            session.tokens.access_token.clone(),
+            proof,
+        ))
+    }
+
+    async fn refresh_once(&self) -> Result<String, Failure> {
+        let mut retried = false;
+        let response = loop {
+            let mut request = self.session.borrow().refresh_request_at(now())?;
+            let proof = {
+                let session = self.session.borrow();
+                session
+                    .token_proof(&request, now(), &mut OsEntropy)?
+                    .zip(session.dpop.as_ref().map(|b| b.key.clone()))
+            };
+            if let Some((proof, key)) = proof {
+                request = request
+                    .with_header(mcp_oauth_core::dpop::HEADER, dpop::sign(&key, proof).await?);
+            }
+            let response = match fetch::execute(&request).await {
+                Ok(response) => response,
+                Err(unreachable) => {
+                    self.session.borrow_mut().on_refresh_unreachable();
+                    self.persist().await?;
+                    return Err(unreachable);
+                }
+            };
+            let again = self.session.borrow_mut().dpop_retry(
+                Server::Authorization,
+                &request.url,
+                &response,
+                retried,
+            );
+            if !again {
+                break response;
+            }
+            retried = true;
         };
         let outcome = self
             .session
@@ -244,8 +346,14 @@ impl Inner {
     }
 }
 
-/// `fetch(url, init)` with the bearer token set on a copy of `init`'s headers.
-async fn send_with_bearer(url: &str, init: &JsValue, token: &JsValue) -> Result<Response, JsValue> {
+/// `fetch(url, init)` with `Authorization` (and a DPoP proof) set on a copy of
+/// `init`'s headers.
+async fn send_authorized(
+    url: &str,
+    init: &JsValue,
+    authorization: &str,
+    proof: Option<&str>,
+) -> Result<Response, JsValue> {
     let request = RequestInit::new();
     if init.is_object() {
         Object::assign(
@@ -260,10 +368,11 @@ async fn send_with_bearer(url: &str, init: &JsValue, token: &JsValue) -> Result<
         // `new Headers(init)` takes a Headers, a record or a list of pairs alike.
         Headers::new_with_str_sequence_sequence(&given)?
     };
-    headers.set(
-        "Authorization",
-        &format!("Bearer {}", token.as_string().unwrap_or_default()),
-    )?;
+    headers.set("Authorization", authorization)?;
+    headers.delete(mcp_oauth_core::dpop::HEADER)?;
+    if let Some(proof) = proof {
+        headers.set(mcp_oauth_core::dpop::HEADER, proof)?;
+    }
     request.set_headers(&headers);
     let response = JsFuture::from(fetch::global_fetch(&url.into(), &request)?).await?;
     response.dyn_into()

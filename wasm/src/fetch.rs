@@ -75,7 +75,7 @@ pub(crate) async fn execute(request: &HttpRequest) -> Result<HttpResponse, Failu
 }
 
 /// The readable headers of a response (CORS hides the others).
-fn read_headers(headers: &Headers) -> Result<Vec<(String, String)>, JsValue> {
+pub(crate) fn read_headers(headers: &Headers) -> Result<Vec<(String, String)>, JsValue> {
     let mut out = Vec::new();
     let Some(entries) = js_sys::try_iter(headers)? else {
         return Ok(out);

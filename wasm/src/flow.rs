@@ -9,6 +9,7 @@
 
 use crate::clock::now;
 use crate::connection::{from_json_value, to_json_value, Connection};
+use crate::dpop;
 use crate::error::{Failure, POPUP_BLOCKED};
 use crate::fetch;
 use crate::options::{self, DynamicOptions, ManualOptions};
@@ -17,6 +18,7 @@ use crate::storage::Storage;
 use js_sys::Promise;
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{Action, DynamicFlow, Flow, ManualFlow};
+use mcp_oauth_core::http::{HttpRequest, HttpResponse};
 use mcp_oauth_core::session::Session;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -47,9 +49,14 @@ pub fn start_dynamic(
 ) -> Promise {
     future_to_promise(async move {
         let storage = Storage::from_options(&options)?;
-        let config =
-            options::parse::<DynamicOptions>(&options_json(&options)?, "startDynamic options")?
-                .into_config();
+        let options =
+            options::parse::<DynamicOptions>(&options_json(&options)?, "startDynamic options")?;
+        let wants_dpop = options.wants_dpop();
+        let mut config = options.into_config();
+        if wants_dpop {
+            // Used only if the authorization server turns out to offer DPoP.
+            config.dpop_key = dpop::generate().await?;
+        }
         let flow: Flow = DynamicFlow::new(config, &mut OsEntropy)
             .map_err(Failure::from)?
             .into();
@@ -237,7 +244,7 @@ async fn drive(flow: &RefCell<Flow>) -> Result<Stop, Failure> {
         let action = flow.borrow().next_action();
         match action {
             Action::Send(request) => {
-                let response = fetch::execute(&request).await?;
+                let response = send(flow, request).await?;
                 flow.borrow_mut().on_response(response, now())?;
             }
             Action::Authorize { url, redirect_uri } => {
@@ -249,6 +256,28 @@ async fn drive(flow: &RefCell<Flow>) -> Result<Stop, Failure> {
             Action::Done(session) => return Ok(Stop::Done(session)),
             Action::Failed(error) => return Err(error.into()),
         }
+    }
+}
+
+/// Sends one of the flow's requests, with a DPoP proof where core asks for one
+/// (signed by WebCrypto), once more when the server wants a nonce.
+async fn send(flow: &RefCell<Flow>, request: HttpRequest) -> Result<HttpResponse, Failure> {
+    let mut retried = false;
+    loop {
+        let mut attempt = request.clone();
+        let proof = flow.borrow().dpop_proof(&attempt, now(), &mut OsEntropy)?;
+        if let Some(proof) = proof {
+            let key = flow.borrow().dpop().map(|binding| binding.key.clone());
+            let key = key.ok_or_else(|| Failure::config("a DPoP proof without a key"))?;
+            attempt =
+                attempt.with_header(mcp_oauth_core::dpop::HEADER, dpop::sign(&key, proof).await?);
+        }
+        let response = fetch::execute(&attempt).await?;
+        if flow.borrow_mut().dpop_retry(&attempt, &response, retried) {
+            retried = true;
+            continue;
+        }
+        return Ok(response);
     }
 }
 

@@ -23,6 +23,7 @@
 
 mod clock;
 pub mod connection;
+mod dpop;
 pub mod error;
 mod fetch;
 pub mod flow;
@@ -59,6 +60,12 @@ export interface DynamicOptions {
   clientMetadataUrl?: string;
   /** The exact scope to request; chosen from the server's challenge otherwise. */
   scope?: string;
+  /**
+   * Bind the tokens to a non-extractable WebCrypto key (DPoP, RFC 9449) when the
+   * server's authorization server offers it (default: true). The key is kept in
+   * IndexedDB, so a restored connection keeps proving possession.
+   */
+  dpop?: boolean;
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
 }

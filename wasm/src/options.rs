@@ -19,9 +19,16 @@ pub(crate) struct DynamicOptions {
     client_metadata_url: Option<String>,
     #[serde(default)]
     scope: Option<String>,
+    /// Whether to bind the tokens to a WebCrypto key where the server offers DPoP.
+    #[serde(default = "yes")]
+    dpop: bool,
     /// The storage callbacks, read separately (functions do not survive JSON).
     #[serde(default)]
     storage: Option<IgnoredAny>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `scopes` as a space-separated string or a list.
@@ -59,6 +66,11 @@ pub(crate) fn parse<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Res
 }
 
 impl DynamicOptions {
+    /// Whether the sign-in should offer a DPoP key.
+    pub(crate) fn wants_dpop(&self) -> bool {
+        self.dpop
+    }
+
     pub(crate) fn into_config(self) -> DynamicConfig {
         let _ = self.storage;
         let mut config = DynamicConfig::new(self.server_url, self.redirect_uri, self.client_name);
