@@ -203,6 +203,12 @@ export interface OAuthClientOptions {
    * away instead of failing with `code: 'reconnect_needed'` (default: false).
    */
   reauthorizeOnUnauthorized?: boolean
+  /**
+   * Bind tokens to a per-connection key (DPoP, RFC 9449) where the server's
+   * authorization server offers it, so a stolen token is useless (default:
+   * true). The key is kept with the connection in the token store.
+   */
+  dpop?: boolean
 }
 
 /**

@@ -38,6 +38,10 @@ pub struct OAuthClientOptions {
     /// When a request gets a `401` that no refresh can fix, sign in again right
     /// away instead of failing with `code: 'reconnect_needed'` (default: false).
     pub reauthorize_on_unauthorized: Option<bool>,
+    /// Bind tokens to a per-connection key (DPoP, RFC 9449) where the server's
+    /// authorization server offers it, so a stolen token is useless (default:
+    /// true). The key is kept with the connection in the token store.
+    pub dpop: Option<bool>,
 }
 
 /// Sign in to a server that supports discovery and registration.
@@ -120,6 +124,9 @@ impl OAuthClient {
         }
         if let Some(enabled) = options.reauthorize_on_unauthorized {
             builder = builder.reauthorize_on_unauthorized(enabled);
+        }
+        if let Some(enabled) = options.dpop {
+            builder = builder.dpop(enabled);
         }
         let inner = builder
             .build()
