@@ -16,9 +16,11 @@
 //! Signing is split so that the key can live anywhere: core builds the header and
 //! claims ([`UnsignedProof::signing_input`]), a signer produces an ES256
 //! signature over them, and core assembles the proof ([`UnsignedProof::assemble`]).
-//! The signer is core's own P-256 key ([`DpopKey::generate`], cargo feature
-//! `p256`), kept with the session as a [`Secret`], or a key the host holds, such
-//! as a non-extractable WebCrypto key in a browser ([`DpopKey::external`]).
+//! The signer is core's own P-256 key ([`DpopKey::generate`], behind the cargo
+//! feature `private-key-jwt` that holds core's ES256 code: on natively and in
+//! Node, off in the browser package), kept with the session as a [`Secret`], or a
+//! key the host holds, such as a non-extractable WebCrypto key in a browser
+//! ([`DpopKey::external`]).
 //!
 //! On MCP resource requests the proof also carries `content_digest`, the SHA-256
 //! of the body (RFC 9530 syntax), as the MCP DPoP extension asks; servers that do
@@ -167,7 +169,7 @@ impl DpopKey {
     }
 
     /// A fresh P-256 key pair from `entropy`, signed with by core.
-    #[cfg(feature = "p256")]
+    #[cfg(feature = "private-key-jwt")]
     pub fn generate(entropy: &mut dyn Entropy) -> Result<Self, DpopError> {
         // A uniformly random 32-byte string is a valid scalar except with
         // probability ~2^-32; draw again in that case.
@@ -185,7 +187,7 @@ impl DpopKey {
         ))
     }
 
-    #[cfg(feature = "p256")]
+    #[cfg(feature = "private-key-jwt")]
     fn from_signing_key(key: &p256::ecdsa::SigningKey) -> Result<Self, DpopError> {
         let point = key.verifying_key().to_encoded_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
@@ -205,7 +207,7 @@ impl DpopKey {
         proof.assemble(&signature)
     }
 
-    #[cfg(feature = "p256")]
+    #[cfg(feature = "private-key-jwt")]
     fn es256(&self, signing_input: &str) -> Result<Vec<u8>, DpopError> {
         use p256::ecdsa::signature::Signer as _;
         let scalar = self.private_key.as_ref().ok_or(DpopError::KeyNotHeld)?;
@@ -224,11 +226,12 @@ impl DpopKey {
         Ok(signature.to_bytes().to_vec())
     }
 
-    #[cfg(not(feature = "p256"))]
+    #[cfg(not(feature = "private-key-jwt"))]
     fn es256(&self, _signing_input: &str) -> Result<Vec<u8>, DpopError> {
         match self.private_key {
             Some(_) => Err(DpopError::InvalidKey(
-                "this build has no P-256 signer (cargo feature `p256`)".into(),
+                "this build has no P-256 signer (the `private-key-jwt` feature of mcp-oauth-core)"
+                    .into(),
             )),
             None => Err(DpopError::KeyNotHeld),
         }
@@ -480,7 +483,7 @@ pub enum ProofRejection {
 
 /// The server side of RFC 9449 §4.3: checks one proof JWT (ES256 only) against
 /// the request it came with. Replay (`jti` seen before) is the caller's check.
-#[cfg(feature = "p256")]
+#[cfg(feature = "private-key-jwt")]
 pub fn verify_proof(jwt: &str, check: &ProofCheck<'_>) -> Result<VerifiedProof, ProofRejection> {
     use p256::ecdsa::signature::Verifier as _;
     use ProofRejection::Invalid;
@@ -895,7 +898,7 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "p256")]
+    #[cfg(feature = "private-key-jwt")]
     #[test]
     fn a_core_key_signs_proofs_that_verify_with_the_jwk_in_their_header() {
         use p256::ecdsa::signature::Verifier as _;
@@ -940,7 +943,7 @@ mod tests {
             .unwrap();
     }
 
-    #[cfg(feature = "p256")]
+    #[cfg(feature = "private-key-jwt")]
     #[test]
     fn verify_proof_accepts_what_the_client_signs_and_refuses_every_mismatch() {
         let binding = DpopBinding::new(DpopKey::generate(&mut counter()).unwrap());
@@ -1054,7 +1057,7 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "p256")]
+    #[cfg(feature = "private-key-jwt")]
     #[test]
     fn a_key_survives_serialization_and_never_prints_its_private_half() {
         let key = DpopKey::generate(&mut counter()).unwrap();

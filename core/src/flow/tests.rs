@@ -56,6 +56,7 @@ impl Recorded {
     }
 
     /// Answers the next `method url` request with `response`, once.
+    #[cfg(feature = "private-key-jwt")]
     fn once(mut self, method: Method, url: &str, response: HttpResponse) -> Self {
         self.queued
             .entry((method, url.to_owned()))
@@ -834,6 +835,7 @@ fn manual_token_errors_are_typed() {
     assert_eq!(err.code(), "invalid_grant");
 }
 
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn a_client_credentials_only_as_gets_the_client_credentials_grant_signed_with_the_key() {
     let mut metadata = as_metadata(ISSUER);
@@ -930,6 +932,7 @@ fn a_client_credentials_only_as_with_a_basic_secret() {
         .starts_with("Basic "));
 }
 
+#[cfg(feature = "private-key-jwt")]
 /// The claims of the DPoP proof a request carried.
 fn proof_claims(request: &HttpRequest) -> Value {
     use base64::Engine as _;
@@ -949,12 +952,14 @@ fn dpop_metadata() -> Value {
     metadata
 }
 
+#[cfg(feature = "private-key-jwt")]
 fn dpop_config() -> DynamicConfig {
     let mut config = config();
     config.dpop_key = Some(crate::dpop::DpopKey::generate(&mut entropy()).unwrap());
     config
 }
 
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn a_dpop_server_gets_proven_token_requests_and_a_bound_session() {
     const TOKEN: &str = "https://auth.example.com/token";
@@ -1040,6 +1045,7 @@ fn a_dpop_server_gets_proven_token_requests_and_a_bound_session() {
     assert_eq!(restored, session);
 }
 
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn a_server_without_dpop_gets_no_proofs_even_when_a_key_is_offered() {
     let mut server = dynamic_server();
@@ -1075,6 +1081,7 @@ fn without_a_key_a_dpop_server_gets_bearer_requests_and_a_dpop_token_is_refused(
     assert_eq!(err.code(), "invalid_token_response");
 }
 
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn a_server_that_keeps_asking_for_a_nonce_is_answered_once() {
     let challenge = || {
@@ -1312,6 +1319,7 @@ fn a_refused_token_exchange_stops_before_the_authorization_server() {
     );
 }
 
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn with_dpop_only_the_authorization_servers_token_endpoint_gets_proofs() {
     let mut metadata = assertion_metadata(json!(["client_secret_basic"]));
