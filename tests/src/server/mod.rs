@@ -23,6 +23,10 @@
 //! | `POST [issuer_path]/token` | token endpoint |
 //! | `POST [issuer_path]/register` | RFC 7591 registration |
 //! | `POST /mcp` | the MCP endpoint (JSON-RPC) |
+//!
+//! With `dpop` on, the token endpoint binds tokens to the key of a DPoP proof
+//! (RFC 9449) and `/mcp` takes bound tokens only with proofs of that key; see the
+//! `dpop` module.
 
 mod authorize;
 mod client_auth;
