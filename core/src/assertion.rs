@@ -38,9 +38,11 @@ pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// draft-ietf-oauth-identity-assertion-authz-grant: an ID-JAG.
 pub const ID_JAG_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
 
-/// How a sign-in gets its tokens without a browser.
+/// How a sign-in gets its tokens without a browser. Serialized externally tagged
+/// (`{"workload": {...}}`): an internally tagged enum costs the browser package
+/// serde's buffering machinery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AssertionGrant {
     /// Workload identity federation: present this JWT, issued to the workload by
     /// its platform, with the JWT-bearer grant. No client registration is needed;

@@ -111,14 +111,16 @@ impl PublicJwk {
                 self.kty, self.crv
             )));
         }
+        // 32 bytes are 43 base64url characters without padding; checked by shape
+        // rather than decoded, which keeps a base64 decoder out of the browser
+        // package (the point itself is checked by whoever verifies a signature).
         for (name, value) in [("x", &self.x), ("y", &self.y)] {
-            let len = URL_SAFE_NO_PAD
-                .decode(value)
-                .map_err(|_| DpopError::InvalidKey(format!("{name} is not base64url")))?
-                .len();
-            if len != 32 {
+            let base64url = value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if value.len() != 43 || !base64url {
                 return Err(DpopError::InvalidKey(format!(
-                    "{name} must be 32 bytes, not {len}"
+                    "{name} must be 32 bytes in base64url (43 characters)"
                 )));
             }
         }

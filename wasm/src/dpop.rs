@@ -83,9 +83,9 @@ pub(crate) async fn generate() -> Result<Option<DpopKey>, Failure> {
 
 /// The proof JWT: `proof` signed with the private key of `key`.
 pub(crate) async fn sign(key: &DpopKey, proof: UnsignedProof) -> Result<String, Failure> {
-    if key.is_held() {
-        return Ok(key.sign(proof).map_err(mcp_oauth_core::Error::from)?);
-    }
+    // The browser signs with WebCrypto only: a key whose private half sits in the
+    // session (one core made, natively) is not in WebCrypto, so it is reported
+    // unavailable like a key whose site data was cleared.
     let private = private_key(key).await?;
     let subtle =
         subtle().ok_or_else(|| Failure::new(KEY_UNAVAILABLE, "WebCrypto is unavailable"))?;
