@@ -277,7 +277,9 @@ impl Session {
         }
         if self.can_refresh() {
             TokenDecision::Refresh
-        } else if self.is_expired(now) {
+        } else if self.is_expired(now) || self.grant.grant_type == GrantType::JwtBearer {
+            // An expired token is never sent. An assertion grant is signed in
+            // again early, as others refresh early: no user is involved.
             TokenDecision::ReconnectNeeded
         } else {
             // Inside the skew window with no way to refresh: the token still works.
@@ -465,6 +467,22 @@ mod tests {
                 "{expires_in:?} {has_refresh} +{later}"
             );
         }
+    }
+
+    #[test]
+    fn an_assertion_grant_without_refresh_token_asks_for_a_new_sign_in_when_due() {
+        let mut s = session(Some(3600), None);
+        s.grant.grant_type = GrantType::JwtBearer;
+        assert_eq!(s.decide(NOW + 3600 - 61), TokenDecision::Use);
+        assert_eq!(s.decide(NOW + 3600 - 60), TokenDecision::ReconnectNeeded);
+        // Still connected for a UI: the host renews it without the user.
+        assert!(matches!(
+            s.status(NOW + 3600 - 60),
+            Status::Connected { .. }
+        ));
+        // With a refresh token it refreshes like any grant.
+        s.tokens.refresh_token = Some(Secret::new("rt"));
+        assert_eq!(s.decide(NOW + 3600 - 60), TokenDecision::Refresh);
     }
 
     #[test]
