@@ -391,8 +391,18 @@ mod tests {
             (Some(3600), false, 99_999, TokenDecision::ReconnectNeeded),
             (None, false, 99_999, TokenDecision::Use),
             // No `expires_in` but renewable: refreshed after the assumed lifetime.
-            (None, true, UNKNOWN_EXPIRY_REFRESH_SECS - 1, TokenDecision::Use),
-            (None, true, UNKNOWN_EXPIRY_REFRESH_SECS, TokenDecision::Refresh),
+            (
+                None,
+                true,
+                UNKNOWN_EXPIRY_REFRESH_SECS - 1,
+                TokenDecision::Use,
+            ),
+            (
+                None,
+                true,
+                UNKNOWN_EXPIRY_REFRESH_SECS,
+                TokenDecision::Refresh,
+            ),
             // Lifetimes under twice the skew: never refreshed in their first half.
             (Some(30), true, 0, TokenDecision::Use),
             (Some(30), true, 14, TokenDecision::Use),
@@ -441,7 +451,10 @@ mod tests {
     fn a_token_without_expiry_or_refresh_token_is_used_until_rejected() {
         let mut s = session(None, None);
         assert_eq!(s.decide(NOW + 86_400), TokenDecision::Use);
-        assert_eq!(s.status(NOW + 86_400), Status::Connected { expires_at: None });
+        assert_eq!(
+            s.status(NOW + 86_400),
+            Status::Connected { expires_at: None }
+        );
         assert_eq!(
             s.on_unauthorized(&Secret::new("at-1"), NOW + 86_400),
             TokenDecision::ReconnectNeeded
@@ -473,8 +486,12 @@ mod tests {
         // without prompt=consent): a refresh asking for it again gets invalid_scope.
         let mut s = session(Some(10), Some("rt-1"));
         s.tokens.scope = Some("mcp:read".into());
-        let form: std::collections::BTreeMap<_, _> =
-            s.refresh_request().unwrap().form_pairs().into_iter().collect();
+        let form: std::collections::BTreeMap<_, _> = s
+            .refresh_request()
+            .unwrap()
+            .form_pairs()
+            .into_iter()
+            .collect();
         assert_eq!(form["scope"], "mcp:read");
 
         // The refresh response omits `scope`: it granted what the refresh asked.
@@ -487,8 +504,12 @@ mod tests {
 
         // Nothing granted or requested: no scope at all.
         s.tokens.scope = None;
-        let form: std::collections::BTreeMap<_, _> =
-            s.refresh_request().unwrap().form_pairs().into_iter().collect();
+        let form: std::collections::BTreeMap<_, _> = s
+            .refresh_request()
+            .unwrap()
+            .form_pairs()
+            .into_iter()
+            .collect();
         assert!(!form.contains_key("scope"));
     }
 

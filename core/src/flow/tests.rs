@@ -479,6 +479,71 @@ fn no_registration_endpoint_and_no_cimd_needs_a_manual_client() {
     assert_eq!(err.code(), "manual_client_required");
 }
 
+/// A PRM listing an unusable authorization server first and a working one second.
+fn two_authorization_servers(first: &str) -> Recorded {
+    dynamic_server().get(
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+        json!({ "resource": SERVER, "authorization_servers": [first, ISSUER] }),
+    )
+}
+
+#[test]
+fn several_authorization_servers_are_tried_in_order_until_one_works() {
+    // The first has no metadata at all.
+    let mut server = two_authorization_servers("https://gone.example.com");
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(session.grant.issuer, ISSUER);
+    assert_eq!(
+        server.urls()[2..5],
+        [
+            "GET https://gone.example.com/.well-known/oauth-authorization-server",
+            "GET https://gone.example.com/.well-known/openid-configuration",
+            "GET https://auth.example.com/.well-known/oauth-authorization-server",
+        ]
+    );
+
+    // The first refuses registration.
+    let closed = "https://closed.example.com";
+    let mut server = two_authorization_servers(closed)
+        .get(
+            "https://closed.example.com/.well-known/oauth-authorization-server",
+            as_metadata(closed),
+        )
+        .post("https://closed.example.com/register", 403, json!({}));
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(session.grant.issuer, ISSUER);
+    assert_eq!(session.grant.client.client_id, "dyn-client");
+
+    // None works: the first server's error is the one reported.
+    let mut server = two_authorization_servers("https://gone.example.com").route(
+        Method::Get,
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        HttpResponse::new(404, vec![], ""),
+    );
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(err.code(), "metadata_not_found");
+    assert!(err.to_string().contains("gone.example.com"), "{err}");
+}
+
+#[test]
+fn a_known_client_puts_its_authorization_server_first() {
+    let mut server = two_authorization_servers("https://other.example.com");
+    let mut config = config();
+    config.clients.push(PreRegisteredClient {
+        issuer: Some(ISSUER.into()),
+        client_id: "known".into(),
+        client_secret: None,
+        auth_method: None,
+        private_key: None,
+    });
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert_eq!(session.grant.client.client_id, "known");
+    assert!(server
+        .urls()
+        .iter()
+        .all(|u| !u.contains("other.example.com")));
+}
+
 #[test]
 fn discovery_failures_are_typed() {
     let cases: [(&str, Recorded); 3] = [
