@@ -101,6 +101,7 @@ fn step_name(purpose: Purpose) -> &'static str {
         Purpose::AuthorizationServerMetadata => "discovery",
         Purpose::Registration => "registration",
         Purpose::Token => "token",
+        Purpose::Revocation => "revocation",
     }
 }
 

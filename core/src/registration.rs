@@ -446,6 +446,7 @@ mod tests {
             grant_types_supported: None,
             client_id_metadata_document_supported: false,
             authorization_response_iss_parameter_supported: false,
+            revocation_endpoint: None,
         }
     }
 

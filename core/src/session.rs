@@ -62,6 +62,9 @@ pub struct Grant {
     /// How the tokens were obtained, and so how to renew them.
     #[serde(default, skip_serializing_if = "GrantType::is_authorization_code")]
     pub grant_type: GrantType,
+    /// Where to revoke the tokens on sign-out (RFC 7009), when the server offers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<Url>,
 }
 
 /// The OAuth grant a connection uses (RFC 6749 §4.1, §4.4).
@@ -366,6 +369,7 @@ mod tests {
                 },
                 scope: Some("mcp:read offline_access".into()),
                 grant_type: Default::default(),
+                revocation_endpoint: None,
             },
             TokenSet {
                 access_token: Secret::new("at-1"),

@@ -547,6 +547,7 @@ impl DynamicFlow {
             client,
             scope,
             grant_type,
+            revocation_endpoint: metadata.revocation_endpoint.clone(),
         };
         if grant_type == GrantType::ClientCredentials {
             // RFC 6749 §4.4.3: no refresh token for this grant, so asking for one

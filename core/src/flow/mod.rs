@@ -24,7 +24,7 @@ mod dynamic;
 mod manual;
 
 pub use code_grant::CodeGrant;
-pub use dynamic::{DynamicConfig, DynamicFlow, Probe};
+pub use dynamic::{DynamicConfig, DynamicFlow, Probe, DEFAULT_PROTOCOL_VERSION};
 pub use manual::{ManualConfig, ManualFlow};
 
 use crate::error::Error;

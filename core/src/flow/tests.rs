@@ -734,9 +734,18 @@ fn manual_flow_with_client_secret_basic() {
     let session = server
         .drive(&mut manual(manual_config(Some("s3cret"), None)))
         .unwrap();
+    // No issuer given: the authorization URL's issuers are looked up first, and
+    // only without any metadata does the RFC default (Basic) apply.
     assert_eq!(
         server.urls(),
-        ["POST https://api.figma.example/v1/oauth/token"]
+        [
+            "GET https://www.figma.example/.well-known/oauth-authorization-server",
+            "GET https://www.figma.example/.well-known/openid-configuration",
+            "GET https://www.figma.example/.well-known/oauth-authorization-server/oauth",
+            "GET https://www.figma.example/.well-known/openid-configuration/oauth",
+            "GET https://www.figma.example/oauth/.well-known/openid-configuration",
+            "POST https://api.figma.example/v1/oauth/token",
+        ]
     );
     let request = server.last_token_request();
     let token = form(request);
@@ -821,6 +830,66 @@ fn manual_flow_picks_the_advertised_method_from_one_metadata_lookup() {
     assert_eq!(
         flow.secret_requirement(),
         Some(crate::client_auth::SecretRequirement::Required)
+    );
+}
+
+#[test]
+fn manual_flow_without_an_issuer_finds_a_post_only_server_from_its_authorization_url() {
+    // oidc-provider's layout: issuer at the origin, endpoints below it, metadata
+    // only at the OIDC well-known URL, client_secret_post only.
+    let issuer = "http://127.0.0.1:4000";
+    let mut metadata = as_metadata(issuer);
+    metadata["authorization_endpoint"] = json!("http://127.0.0.1:4000/auth");
+    metadata["token_endpoint"] = json!("http://127.0.0.1:4000/token");
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
+    metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    let mut server = Recorded::new()
+        .get(
+            "http://127.0.0.1:4000/.well-known/openid-configuration",
+            metadata,
+        )
+        .post("http://127.0.0.1:4000/token", 200, tokens());
+    server.callback_iss = Some(issuer.into());
+    let mut config = manual_config(Some("s3cret"), None);
+    config.authorization_endpoint = "http://127.0.0.1:4000/auth".into();
+    config.token_endpoint = "http://127.0.0.1:4000/token".into();
+    let session = server.drive(&mut manual(config)).unwrap();
+    assert_eq!(
+        server.urls(),
+        [
+            "GET http://127.0.0.1:4000/.well-known/oauth-authorization-server",
+            "GET http://127.0.0.1:4000/.well-known/openid-configuration",
+            "POST http://127.0.0.1:4000/token",
+        ]
+    );
+    let request = server.last_token_request();
+    assert_eq!(request.header("Authorization"), None);
+    assert_eq!(form(request)["client_secret"], "s3cret");
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretPost
+    );
+    assert_eq!(
+        session.grant.issuer, issuer,
+        "the issuer found is the grant's"
+    );
+}
+
+#[test]
+fn manual_flow_ignores_metadata_that_describes_other_endpoints() {
+    // The origin serves another server's metadata (another tenant): not used.
+    let mut metadata = as_metadata("https://www.figma.example");
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
+    let mut server = manual_server().get(
+        "https://www.figma.example/.well-known/oauth-authorization-server",
+        metadata,
+    );
+    let session = server
+        .drive(&mut manual(manual_config(Some("s3cret"), None)))
+        .unwrap();
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretBasic
     );
 }
 
