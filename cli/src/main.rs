@@ -99,7 +99,7 @@ struct LoginArgs {
     /// its arguments, split like a shell would (quotes, escapes) but run without
     /// one; the URL is added as the last argument.
     #[arg(long, conflicts_with = "no_browser", value_parser = parse_command_line)]
-    browser: Option<Vec<String>>,
+    browser: Option<CommandLine>,
     /// Print the URL and wait instead of opening a browser.
     #[arg(long)]
     no_browser: bool,
@@ -108,10 +108,14 @@ struct LoginArgs {
     timeout: u64,
 }
 
+/// A program and its arguments.
+#[derive(Debug, Clone)]
+struct CommandLine(Vec<String>);
+
 /// Splits `--browser` into a program and its arguments (POSIX shell words).
-fn parse_command_line(value: &str) -> Result<Vec<String>, String> {
+fn parse_command_line(value: &str) -> Result<CommandLine, String> {
     match shlex::split(value) {
-        Some(words) if !words.is_empty() => Ok(words),
+        Some(words) if !words.is_empty() => Ok(CommandLine(words)),
         Some(_) => Err("the browser command is empty".into()),
         None => Err("the browser command has an unterminated quote or escape".into()),
     }
@@ -176,7 +180,7 @@ async fn login(store: PathBuf, json: bool, args: LoginArgs) -> Result<(), Exit> 
     if let Some(port) = args.port {
         builder = builder.callback_port(port);
     }
-    if let Some(mut words) = args.browser {
+    if let Some(CommandLine(mut words)) = args.browser {
         let program = words.remove(0);
         builder = builder.opener(CommandBrowser::new(program, words));
     } else if args.no_browser {
