@@ -6,8 +6,11 @@
 //! credential. The access token is revoked as well while it is still valid, for
 //! servers that do not cascade. Each request authenticates the client as its
 //! token requests do (§2.1). A `200` is success, including for a token the
-//! server no longer knows (§2.2); anything else is a [`RevocationError`], and the
-//! host still forgets the tokens locally: a sign-out never keeps them.
+//! server no longer knows (§2.2). `unsupported_token_type` for the access token
+//! is success too: servers with self-contained (JWT) access tokens cannot revoke
+//! them (oidc-provider says exactly this), and they end on their own at expiry.
+//! Anything else is a [`RevocationError`], and the host still forgets the tokens
+//! locally: a sign-out never keeps them.
 
 use crate::http::{HttpRequest, HttpResponse, Purpose};
 use crate::session::Session;
@@ -62,8 +65,11 @@ pub fn revocation_requests(
         .collect()
 }
 
-/// Reads the answer to one revocation request.
-pub fn check_revocation_response(response: &HttpResponse) -> Result<(), RevocationError> {
+/// Reads the answer to one of the requests of [`revocation_requests`].
+pub fn check_revocation_response(
+    request: &HttpRequest,
+    response: &HttpResponse,
+) -> Result<(), RevocationError> {
     if response.status == 200 {
         return Ok(());
     }
@@ -71,6 +77,13 @@ pub fn check_revocation_response(response: &HttpResponse) -> Result<(), Revocati
         .json_object()
         .ok()
         .and_then(|body| body.get("error")?.as_str().map(token::server_text));
+    let access_token = request
+        .form_pairs()
+        .iter()
+        .any(|(k, v)| k == "token_type_hint" && v == "access_token");
+    if access_token && error.as_deref() == Some("unsupported_token_type") {
+        return Ok(());
+    }
     Err(RevocationError::Refused {
         status: response.status,
         error,
@@ -163,21 +176,30 @@ mod tests {
     }
 
     #[test]
-    fn only_200_is_success() {
+    fn only_200_is_success_but_an_access_token_the_server_cannot_revoke_is_fine() {
+        let requests = revocation_requests(
+            &session(
+                Some("https://auth.example.com/revoke"),
+                Some("rt-1"),
+                NOW + 60,
+            ),
+            NOW,
+        )
+        .unwrap();
+        let (refresh, access) = (&requests[0], &requests[1]);
+        let unsupported = HttpResponse::json_body(400, &json!({"error": "unsupported_token_type"}));
         assert_eq!(
-            check_revocation_response(&HttpResponse::new(200, vec![], "")),
+            check_revocation_response(refresh, &HttpResponse::new(200, vec![], "")),
             Ok(())
         );
         assert_eq!(
-            check_revocation_response(&HttpResponse::json_body(
-                400,
-                &json!({"error": "unsupported_token_type"})
-            )),
+            check_revocation_response(refresh, &unsupported),
             Err(RevocationError::Refused {
                 status: 400,
                 error: Some("unsupported_token_type".into())
             })
         );
-        assert!(check_revocation_response(&HttpResponse::new(503, vec![], "")).is_err());
+        assert_eq!(check_revocation_response(access, &unsupported), Ok(()));
+        assert!(check_revocation_response(access, &HttpResponse::new(503, vec![], "")).is_err());
     }
 }

@@ -543,8 +543,8 @@ impl ClientInner {
         };
         let mut failure = None;
         for request in requests {
-            let outcome = match self.execute(request).await {
-                Ok(response) => revocation::check_revocation_response(&response)
+            let outcome = match self.execute(request.clone()).await {
+                Ok(response) => revocation::check_revocation_response(&request, &response)
                     .map_err(|e| Error::from(mcp_oauth_core::Error::from(e))),
                 Err(error) => Err(error),
             };
