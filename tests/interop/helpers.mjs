@@ -89,7 +89,8 @@ export function cli(store, args, { timeoutMs = 30_000 } = {}) {
     child.stderr.on('data', (chunk) => (stderr += chunk))
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.once('error', reject)
-    child.once('exit', (code) => {
+    // 'close', not 'exit': only then has all of stdout been read.
+    child.once('close', (code) => {
       clearTimeout(timer)
       resolve({ code, stdout, stderr })
     })
