@@ -322,3 +322,34 @@ async fn inspect(json: bool, url: &str) -> Result<(), Exit> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_command_lines_split_like_a_shell_but_run_without_one() {
+        let table: &[(&str, Option<&[&str]>)] = &[
+            ("firefox", Some(&["firefox"])),
+            (
+                "open -a 'Google Chrome'",
+                Some(&["open", "-a", "Google Chrome"]),
+            ),
+            (
+                r#"node "/path with spaces/agent.mjs" --quiet"#,
+                Some(&["node", "/path with spaces/agent.mjs", "--quiet"]),
+            ),
+            // Shell syntax is just text: no expansion, no command separators.
+            ("echo $HOME;rm", Some(&["echo", "$HOME;rm"])),
+            ("", None),
+            ("'unterminated", None),
+        ];
+        for (line, want) in table {
+            let got = parse_command_line(line)
+                .ok()
+                .map(|CommandLine(words)| words);
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{line}");
+        }
+    }
+}
