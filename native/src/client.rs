@@ -480,7 +480,14 @@ impl ClientInner {
         flow: &mut Flow,
         request: mcp_oauth_core::http::HttpRequest,
     ) -> Result<(), Error> {
-        let response = self.execute(request).await?;
+        let response = match self.execute(request).await {
+            Ok(response) => response,
+            Err(error) if flow.on_unreachable() => {
+                tracing::info!("an optional metadata lookup failed: {error}");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
         Ok(flow.on_response(response, self.now())?)
     }
 

@@ -160,6 +160,22 @@ impl ManualFlow {
         }
     }
 
+    /// The last request could not be sent: a metadata lookup goes on without that
+    /// candidate (metadata is optional here, and a browser may be refused it by
+    /// CORS); anything else is for the host to report (`false`).
+    pub fn on_unreachable(&mut self) -> bool {
+        let Step::Metadata(lookup) = &self.step else {
+            return false;
+        };
+        let unanswered = HttpResponse::new(599, Vec::new(), Vec::new());
+        let lookup = lookup.clone();
+        match self.on_metadata(lookup, &unanswered) {
+            Ok(step) => self.step = step,
+            Err(error) => self.step = Step::Failed(error),
+        }
+        true
+    }
+
     /// Feeds the URL that reached the redirect URI. A callback with a missing or
     /// wrong `state` is rejected and the flow keeps waiting for the right one.
     pub fn on_callback(&mut self, callback_url: &str, now: u64) -> Result<(), Error> {

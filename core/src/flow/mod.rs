@@ -91,6 +91,17 @@ impl Flow {
         }
     }
 
+    /// The request of the last `Action::Send` could not be sent or answered (a
+    /// network error, a browser's CORS refusal). Returns `true` when the flow can
+    /// do without it and goes on (the manual preset's optional metadata lookup);
+    /// `false` when the host should fail with its transport error.
+    pub fn on_unreachable(&mut self) -> bool {
+        match self {
+            Flow::Dynamic(_) => false,
+            Flow::Manual(f) => f.on_unreachable(),
+        }
+    }
+
     /// Feeds the URL that reached the redirect URI.
     pub fn on_callback(&mut self, callback_url: &str, now: u64) -> Result<(), Error> {
         match self {

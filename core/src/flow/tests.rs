@@ -876,6 +876,25 @@ fn manual_flow_without_an_issuer_finds_a_post_only_server_from_its_authorization
 }
 
 #[test]
+fn manual_flow_goes_on_without_metadata_it_cannot_reach() {
+    let mut flow = manual(manual_config(Some("s3cret"), None));
+    let mut lookups = 0;
+    while let Action::Send(request) = flow.next_action() {
+        if request.purpose != Purpose::AuthorizationServerMetadata {
+            break;
+        }
+        lookups += 1;
+        assert!(flow.on_unreachable(), "a metadata lookup may fail");
+    }
+    assert_eq!(lookups, 5);
+    assert!(matches!(flow.next_action(), Action::Authorize { .. }));
+    assert!(
+        !flow.on_unreachable(),
+        "waiting for the callback: the host reports it"
+    );
+}
+
+#[test]
 fn manual_flow_ignores_metadata_that_describes_other_endpoints() {
     // The origin serves another server's metadata (another tenant): not used.
     let mut metadata = as_metadata("https://www.figma.example");
