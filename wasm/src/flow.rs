@@ -244,7 +244,12 @@ async fn drive(flow: &RefCell<Flow>) -> Result<Stop, Failure> {
         let action = flow.borrow().next_action();
         match action {
             Action::Send(request) => {
-                let response = send(flow, request).await?;
+                let response = match send(flow, request).await {
+                    Ok(response) => response,
+                    // An optional lookup (often refused by CORS) goes on without.
+                    Err(_) if flow.borrow_mut().on_unreachable() => continue,
+                    Err(failure) => return Err(failure),
+                };
                 flow.borrow_mut().on_response(response, now())?;
             }
             Action::Authorize { url, redirect_uri } => {
