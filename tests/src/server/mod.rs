@@ -25,7 +25,7 @@
 //! | `POST /mcp` | the MCP endpoint (JSON-RPC) |
 
 mod authorize;
-mod client_auth;
+mod client_metadata;
 mod config;
 mod form;
 mod log;
@@ -80,10 +80,10 @@ impl TestServer {
             .map_err(|reason| io::Error::new(io::ErrorKind::InvalidInput, reason))?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(AppState::new(
-            config,
-            format!("http://127.0.0.1:{}", addr.port()),
-        ));
+        let state = Arc::new(
+            AppState::new(config, format!("http://127.0.0.1:{}", addr.port()))
+                .map_err(|reason| io::Error::new(io::ErrorKind::InvalidInput, reason))?,
+        );
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -144,7 +144,7 @@ impl TestServer {
     /// The protected-resource metadata URL the 401 challenge names (served only
     /// when `prm_in_header` is on).
     pub fn header_protected_resource_metadata_url(&self) -> Url {
-        parse(&self.state.header_prm_url())
+        parse(&format!("{}{HEADER_PRM_PATH}", self.state.origin))
     }
 
     /// The authorization endpoint.
