@@ -21,8 +21,11 @@ if ! cmp -s package-lock.json node_modules/.installed-lock.json; then
   cp package-lock.json node_modules/.installed-lock.json
 fi
 
-step "test server and CLI binaries"
-cargo build --release --locked -p mcp-oauth-tests --bin mcp-oauth-test-server -p mcp-oauth-cli --bin mcp-oauth
+step "test server (release) and CLI (debug) binaries"
+cargo build --release --locked -p mcp-oauth-tests --bin mcp-oauth-test-server
+# Debug: after `cargo test --workspace` (scripts/test-all.sh) this only links it;
+# a release build would add minutes of LTO for one sign-in.
+cargo build --locked -p mcp-oauth-cli --bin mcp-oauth
 
 step "addon (release) and generated bindings"
 npx napi build --platform --release --js binding.js --dts index.d.ts

@@ -20,7 +20,7 @@ import { signIn } from './express-as/headless-user.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(here, '..', '..', 'target')
-const cli = process.env.MCP_OAUTH_CLI ?? path.join(targetDir, 'release', 'mcp-oauth')
+const cli = process.env.MCP_OAUTH_CLI ?? path.join(targetDir, 'debug', 'mcp-oauth')
 const headlessUser = path.join(here, 'express-as', 'headless-user.mjs')
 
 let app
