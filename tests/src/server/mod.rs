@@ -1,5 +1,8 @@
 //! A real OAuth 2.1 authorization server and MCP resource server in one axum
-//! process on `127.0.0.1`, for tests, demos and manual experiments.
+//! process on `127.0.0.1`, for tests, demos and manual experiments. Every OAuth
+//! decision is `mcp_oauth_core::server`'s (the toolkit's first user); these
+//! modules are the host: routes, storage, the clock, fetching client metadata
+//! documents, the request log.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,7 +22,7 @@
 //! | `GET /.well-known/oauth-authorization-server[/issuer_path]` | RFC 8414 metadata |
 //! | `GET /.well-known/oauth-protected-resource/mcp`, `GET /.well-known/oauth-protected-resource` | RFC 9728 metadata (see [`PrmWellKnown`]) |
 //! | `GET /resource-metadata/mcp` | the same, at the URL the 401 challenge names |
-//! | `GET [issuer_path]/authorize`, `POST [issuer_path]/authorize/approve` | authorization endpoint and consent answer |
+//! | `GET [issuer_path]/authorize`, `POST [issuer_path]/authorize/approve` | authorization endpoint (registered clients and URL client ids) and consent answer |
 //! | `POST [issuer_path]/token` | token endpoint |
 //! | `POST [issuer_path]/register` | RFC 7591 registration |
 //! | `POST /mcp` | the MCP endpoint (JSON-RPC) |
