@@ -58,7 +58,7 @@ export async function startApp({ port = 0, accessTokenLifetimeSecs = 3600, clien
   const origin = `http://127.0.0.1:${http.address().port}`
   const mcpUrl = `${origin}/mcp`
 
-  const as = new server.AuthorizationServer({
+  const config = {
     issuer: origin,
     authorizationEndpoint: `${origin}/authorize`,
     tokenEndpoint: `${origin}/token`,
@@ -68,7 +68,8 @@ export async function startApp({ port = 0, accessTokenLifetimeSecs = 3600, clien
     accessTokenLifetimeSecs,
     clientIdMetadataDocuments: true,
     clientIdMetadataDocumentsOnLoopbackHttp: true,
-  })
+  }
+  let as = new server.AuthorizationServer(config)
   const resource = new server.ProtectedResource({
     resource: mcpUrl,
     authorizationServers: [origin],
@@ -216,6 +217,10 @@ export async function startApp({ port = 0, accessTokenLifetimeSecs = 3600, clien
     families,
     /** Makes every access token invalid (refresh tokens stay valid). */
     expireAccessTokens: () => accessTokens.clear(),
+    /** Issues access tokens with this lifetime from now on. */
+    setAccessTokenLifetime: (secs) => {
+      as = new server.AuthorizationServer({ ...config, accessTokenLifetimeSecs: secs })
+    },
     close: () =>
       new Promise((resolve) => {
         http.closeAllConnections?.()
