@@ -839,3 +839,4 @@ module.exports.Connection = nativeBinding.Connection
 module.exports.OAuthClient = nativeBinding.OAuthClient
 module.exports.ResponseBody = nativeBinding.ResponseBody
 module.exports.nativeAccessTokenNanos = nativeBinding.nativeAccessTokenNanos
+module.exports.server = nativeBinding.server

@@ -12,10 +12,13 @@
 //! - [`store::JsStore`] and [`opener::JsOpener`]: JavaScript callbacks (a token
 //!   store, `shell.openExternal`) called through thread-safe functions.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
+//! - [`server`]: the authorization-server toolkit (the `server` export), for
+//!   apps that run their own OAuth server.
 
 pub mod cancel;
 pub mod client;
 pub mod connection;
 pub mod error;
 pub mod opener;
+pub mod server;
 pub mod store;

@@ -10,7 +10,7 @@
 //! [`TestServerConfig::dpop`]: super::TestServerConfig::dpop
 //! [`TestServerConfig::dpop_nonce`]: super::TestServerConfig::dpop_nonce
 
-use super::reply::OAuthError;
+use super::reply::oauth_error;
 use super::state::AppState;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,13 +44,16 @@ impl Refusal {
     pub(crate) fn at_token_endpoint(self, state: &AppState) -> Response {
         match self {
             Refusal::UseNonce => with_nonce(
-                OAuthError::bad_request(dpop::USE_DPOP_NONCE, "a DPoP nonce is required")
-                    .into_response(),
+                oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    dpop::USE_DPOP_NONCE,
+                    "a DPoP nonce is required",
+                ),
                 state,
                 Role::AuthorizationServer,
             ),
             Refusal::Invalid(reason) => {
-                OAuthError::bad_request("invalid_dpop_proof", reason).into_response()
+                oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", &reason)
             }
         }
     }
@@ -142,10 +145,10 @@ pub(crate) fn resource_challenge(state: &AppState, refusal: Refusal) -> Response
         })),
     )
         .into_response();
-    let challenge = format!(
-        "DPoP algs=\"ES256\", error=\"{error}\", resource_metadata=\"{}\"",
-        state.header_prm_url()
-    );
+    let mut challenge = format!("DPoP algs=\"ES256\", error=\"{error}\"");
+    if let Some(url) = &state.resource.resource_metadata_url {
+        challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+    }
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
             .headers_mut()
