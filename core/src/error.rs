@@ -7,6 +7,7 @@ use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
 use crate::registration::RegistrationError;
+use crate::resource::RequestRefused;
 use crate::scope::StepUpExhausted;
 use crate::token::{OAuthErrorCode, TokenError};
 use crate::www_authenticate::ChallengeError;
@@ -32,6 +33,9 @@ pub enum Error {
     /// The token endpoint refused or answered badly.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The access token must not be sent with this request (resource policy).
+    #[error(transparent)]
+    Request(#[from] RequestRefused),
     /// Step-up authorization gave up.
     #[error(transparent)]
     StepUp(#[from] StepUpExhausted),
@@ -109,6 +113,7 @@ impl Error {
                 | TokenError::Invalid(_)
                 | TokenError::UnsupportedTokenType(_) => "invalid_token_response",
             },
+            Error::Request(_) => "origin_not_allowed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
             Error::Config(_) => "invalid_config",

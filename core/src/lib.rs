@@ -22,10 +22,12 @@ pub mod http;
 pub mod loopback;
 pub mod pkce;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod server;
 pub mod session;
+pub mod text;
 pub mod token;
 pub mod www_authenticate;
 

@@ -51,6 +51,7 @@ pub(crate) struct ClientInner {
     pub(crate) protocol_version: Option<String>,
     pub(crate) observer: Option<Observer>,
     pub(crate) reauthorize: bool,
+    pub(crate) token_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -76,6 +77,7 @@ pub struct OAuthClientBuilder {
     protocol_version: Option<String>,
     observer: Option<Observer>,
     reauthorize: bool,
+    token_origins: Vec<String>,
 }
 
 impl OAuthClientBuilder {
@@ -143,6 +145,17 @@ impl OAuthClientBuilder {
         self
     }
 
+    /// Also send connections' access tokens to `origin` (an https origin such as
+    /// `https://files.example.com`, or loopback http). By default
+    /// [`Connection::send`] sends a token only to its own server's origin and
+    /// refuses every other URL with `origin_not_allowed`; widen that only for
+    /// origins that are meant to receive the token (the same resource served
+    /// from two hosts). Checked at [`OAuthClientBuilder::build`].
+    pub fn allow_token_origin(mut self, origin: impl Into<String>) -> Self {
+        self.token_origins.push(origin.into());
+        self
+    }
+
     /// This app's Client ID Metadata Document URL, used where the AS supports it.
     pub fn client_metadata_url(mut self, url: impl Into<String>) -> Self {
         self.client_metadata_url = Some(url.into());
@@ -157,6 +170,10 @@ impl OAuthClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<OAuthClient, Error> {
+        // A bad allow-list entry is a setup error now, not a failed request later.
+        mcp_oauth_core::resource::ResourcePolicy::new("https://example.invalid")
+            .and_then(|p| p.allow_origins(&self.token_origins))
+            .map_err(mcp_oauth_core::Error::from)?;
         Ok(OAuthClient {
             inner: Arc::new(ClientInner {
                 client_name: self.client_name,
@@ -171,6 +188,7 @@ impl OAuthClientBuilder {
                 protocol_version: self.protocol_version,
                 observer: self.observer,
                 reauthorize: self.reauthorize,
+                token_origins: self.token_origins,
             }),
         })
     }
@@ -222,6 +240,7 @@ impl OAuthClient {
             protocol_version: None,
             observer: None,
             reauthorize: false,
+            token_origins: Vec::new(),
         }
     }
 
