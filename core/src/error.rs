@@ -80,6 +80,7 @@ impl Error {
                 RegistrationError::Refused { .. } => "registration_refused",
                 RegistrationError::ManualRequired { .. } => "manual_client_required",
                 RegistrationError::Rejected { .. } => "registration_rejected",
+                RegistrationError::IssuerRequired { .. } => "client_issuer_required",
                 RegistrationError::ClientAuth(_) => "client_secret_required",
                 RegistrationError::InvalidResponse { .. } | RegistrationError::Body { .. } => {
                     "invalid_registration_response"

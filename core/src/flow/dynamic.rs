@@ -344,15 +344,7 @@ impl DynamicFlow {
                     return self
                         .registration_step(discovery::legacy_default_metadata(&self.server), now);
                 }
-                Err(DiscoveryError::AuthorizationServerNotFound {
-                    issuer,
-                    tried: candidates
-                        .iter()
-                        .map(Url::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-                .into())
+                Err(DiscoveryError::not_found(&issuer, &candidates).into())
             }
             Step::Registering { scope, .. } => {
                 let scope = scope.clone();
@@ -394,7 +386,7 @@ impl DynamicFlow {
             .and_then(|c| c.resource_metadata.as_deref())
         {
             let url = Url::parse(advertised).map_err(|e| DiscoveryError::InvalidUrl {
-                url: advertised.to_owned(),
+                url: crate::text::server_text(advertised),
                 reason: e.to_string(),
             })?;
             if !is_secure_or_loopback(&url) {

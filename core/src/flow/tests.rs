@@ -880,7 +880,7 @@ fn a_client_credentials_only_as_with_a_basic_secret() {
     );
     let mut config = config();
     config.clients = vec![PreRegisteredClient {
-        issuer: None,
+        issuer: Some(ISSUER.into()),
         client_id: "machine".into(),
         client_secret: Some(Secret::new("s3")),
         auth_method: None,
