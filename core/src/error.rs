@@ -6,6 +6,7 @@ use crate::authorize::CallbackError;
 use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
+use crate::network::EndpointRefused;
 use crate::registration::RegistrationError;
 use crate::resource::RequestRefused;
 use crate::scope::StepUpExhausted;
@@ -33,6 +34,9 @@ pub enum Error {
     /// The token endpoint refused or answered badly.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A sign-in request would go to a host the network policy refuses (SSRF).
+    #[error(transparent)]
+    Endpoint(#[from] EndpointRefused),
     /// The access token must not be sent with this request (resource policy).
     #[error(transparent)]
     Request(#[from] RequestRefused),
@@ -114,6 +118,7 @@ impl Error {
                 | TokenError::Invalid(_)
                 | TokenError::UnsupportedTokenType(_) => "invalid_token_response",
             },
+            Error::Endpoint(_) => "endpoint_not_allowed",
             Error::Request(_) => "origin_not_allowed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",

@@ -10,6 +10,7 @@ use crate::progress::{Observer, Progress};
 use crate::store::{FileStore, MemoryStore, Stored, TokenStore};
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{Action, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow};
+use mcp_oauth_core::network::NetworkPolicy;
 use mcp_oauth_core::registration::PreRegisteredClient;
 use mcp_oauth_core::session::Session;
 use mcp_oauth_core::www_authenticate::BearerChallenge;
@@ -52,6 +53,7 @@ pub(crate) struct ClientInner {
     pub(crate) observer: Option<Observer>,
     pub(crate) reauthorize: bool,
     pub(crate) token_origins: Vec<String>,
+    pub(crate) network: NetworkPolicy,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -117,7 +119,18 @@ impl OAuthClientBuilder {
         self
     }
 
-    /// Timeouts and size limits for HTTP.
+    /// Which addresses sign-ins may reach. The default,
+    /// [`NetworkPolicy::Desktop`], reaches any https host and loopback only when
+    /// the MCP server itself is on loopback. Web backends that take server URLs
+    /// from their users set [`NetworkPolicy::PublicOnly`]: every request (and
+    /// every address a host name resolves to) must be public, so a user cannot
+    /// point the backend at `http://169.254.169.254/` or an internal service.
+    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
+        self.executor.network = policy;
+        self
+    }
+
+    /// Timeouts, size limits and network policy for HTTP.
     pub fn executor(mut self, config: ExecutorConfig) -> Self {
         self.executor = config;
         self
@@ -174,8 +187,10 @@ impl OAuthClientBuilder {
         mcp_oauth_core::resource::ResourcePolicy::new("https://example.invalid")
             .and_then(|p| p.allow_origins(&self.token_origins))
             .map_err(mcp_oauth_core::Error::from)?;
+        let network = self.executor.network;
         Ok(OAuthClient {
             inner: Arc::new(ClientInner {
+                network,
                 client_name: self.client_name,
                 executor: HttpExecutor::new(self.executor)?,
                 store: Stored::new(self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()))),
@@ -410,6 +425,7 @@ impl ClientInner {
                 config.challenge = challenge;
                 config.scope = p.scope.clone();
                 config.probe = p.probe;
+                config.network = self.network;
                 if let Some(version) = &self.protocol_version {
                     config.protocol_version = version.clone();
                 }
