@@ -107,6 +107,15 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A host-provided store did not answer in time (a JavaScript callback whose
+    /// promise never settles, say).
+    #[error("token store callback {operation} did not answer within {millis} ms")]
+    Timeout {
+        /// Which operation (`get`, `set`, ...).
+        operation: String,
+        /// The time limit.
+        millis: u64,
+    },
     /// A host-provided store (for example JavaScript callbacks) failed.
     #[error("token store callback failed: {0}")]
     Backend(String),
@@ -158,6 +167,7 @@ impl Error {
             Error::Transport(TransportError::Insecure { .. }) => "insecure_endpoint",
             Error::Transport(TransportError::NotAllowed { .. }) => "endpoint_not_allowed",
             Error::Transport(_) => "network_error",
+            Error::Store(StoreError::Timeout { .. }) => "store_timeout",
             Error::Store(_) => "store_error",
             Error::Listen { .. } => "listen_failed",
             Error::Timeout { .. } => "timeout",
