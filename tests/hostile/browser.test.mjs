@@ -20,10 +20,12 @@ const CHROMIUM_ARGS = [
 ]
 
 let browser, page, app, hostile
+const servers = []
 const seen = []
 let hugeBytesSent = 0
 
 function listen(server) {
+  servers.push(server)
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)))
 }
 
@@ -93,6 +95,10 @@ before(async () => {
 
 after(async () => {
   await browser?.close()
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
 })
 
 /** Runs `script` in the page; resolves to `{ code, message, scope }` of its rejection, or `{ ok }`. */
