@@ -14,7 +14,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 printf '\n==> hostile: native client (Rust)\n'
-cargo test -p mcp-oauth-tests --locked --test hostile --test hostile_policy 2>&1 | tee -a "$log"
+# --workspace: the same features as the main test step, so nothing is rebuilt.
+cargo test --workspace --locked --test hostile --test hostile_policy 2>&1 | tee -a "$log"
 printf '\n==> hostile: Node addon\n'
 MCP_OAUTH_TEST_SERVER="$CARGO_TARGET_DIR/release/mcp-oauth-test-server" \
   node --test --test-concurrency=1 --test-timeout=60000 tests/hostile/node.test.mjs 2>&1 | tee -a "$log"
