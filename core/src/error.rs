@@ -9,6 +9,7 @@ use crate::entropy::EntropyError;
 use crate::network::EndpointRefused;
 use crate::registration::RegistrationError;
 use crate::resource::RequestRefused;
+use crate::revocation::RevocationError;
 use crate::scope::StepUpExhausted;
 use crate::token::{OAuthErrorCode, TokenError};
 use crate::www_authenticate::ChallengeError;
@@ -40,6 +41,9 @@ pub enum Error {
     /// The access token must not be sent with this request (resource policy).
     #[error(transparent)]
     Request(#[from] RequestRefused),
+    /// Revoking tokens at sign-out failed (they are forgotten locally anyway).
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
     /// Step-up authorization gave up.
     #[error(transparent)]
     StepUp(#[from] StepUpExhausted),
@@ -120,6 +124,7 @@ impl Error {
             },
             Error::Endpoint(_) => "endpoint_not_allowed",
             Error::Request(_) => "origin_not_allowed",
+            Error::Revocation(_) => "revocation_failed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
             Error::Config(_) => "invalid_config",

@@ -254,11 +254,13 @@ impl ResourceExchange {
     }
 
     /// Judges the resource's answer (`response` needs only status and headers) to
-    /// a request sent with `sent`. A 401 updates `session` as
-    /// [`Session::on_unauthorized`] does.
+    /// a request sent with `sent`. `session` is not changed: on
+    /// [`ResourceAnswer::Refresh`] and [`ResourceAnswer::Reconnect`] the host
+    /// applies the rejection itself ([`Session::on_unauthorized`]) inside its own
+    /// single-flight renewal, where it may also re-read the session from a store.
     pub fn on_response(
         &mut self,
-        session: &mut Session,
+        session: &Session,
         sent: &Credentials,
         response: &HttpResponse,
         now: u64,
@@ -266,7 +268,7 @@ impl ResourceExchange {
         match response.status {
             401 if !self.refreshed => {
                 self.refreshed = true;
-                Ok(match session.on_unauthorized(sent.token(), now) {
+                Ok(match session.clone().on_unauthorized(sent.token(), now) {
                     TokenDecision::Use => ResourceAnswer::Retry,
                     TokenDecision::Refresh => ResourceAnswer::Refresh,
                     TokenDecision::ReconnectNeeded => ResourceAnswer::Reconnect {
@@ -362,6 +364,7 @@ mod tests {
                 },
                 scope: scope.map(Into::into),
                 grant_type: Default::default(),
+                revocation_endpoint: None,
             },
             TokenSet {
                 access_token: Secret::new("at-1"),
@@ -479,26 +482,26 @@ mod tests {
 
     #[test]
     fn a_401_refreshes_once_then_goes_to_the_caller() {
-        let mut s = session("https://mcp.example.com/mcp", None, true);
+        let s = session("https://mcp.example.com/mcp", None, true);
         let sent = Credentials::bearer(Secret::new("at-1"));
         let mut exchange = ResourceExchange::new();
         let r401 = answer(401, Some("Bearer error=\"invalid_token\""));
         assert_eq!(
-            exchange.on_response(&mut s, &sent, &r401, NOW).unwrap(),
+            exchange.on_response(&s, &sent, &r401, NOW).unwrap(),
             ResourceAnswer::Refresh
         );
         assert_eq!(
-            exchange.on_response(&mut s, &sent, &r401, NOW).unwrap(),
+            exchange.on_response(&s, &sent, &r401, NOW).unwrap(),
             ResourceAnswer::Use
         );
     }
 
     #[test]
     fn a_401_for_a_token_already_replaced_retries_without_refreshing() {
-        let mut s = session("https://mcp.example.com/mcp", None, true);
+        let s = session("https://mcp.example.com/mcp", None, true);
         let stale = Credentials::bearer(Secret::new("at-0"));
         let answer = ResourceExchange::new()
-            .on_response(&mut s, &stale, &answer(401, None), NOW)
+            .on_response(&s, &stale, &answer(401, None), NOW)
             .unwrap();
         assert_eq!(answer, ResourceAnswer::Retry);
     }
@@ -544,7 +547,7 @@ mod tests {
             )
         };
         let first = exchange
-            .on_response(&mut s, &sent, &r403("write"), NOW)
+            .on_response(&s, &sent, &r403("write"), NOW)
             .unwrap();
         assert!(
             matches!(&first, ResourceAnswer::StepUp { scope, .. } if scope.as_deref() == Some("read write")),
@@ -554,21 +557,21 @@ mod tests {
         s.grant.scope = Some("read write".into());
         // Same demand again: the scope would not grow, so stop now.
         let error = exchange
-            .on_response(&mut s, &sent, &r403("write"), NOW)
+            .on_response(&s, &sent, &r403("write"), NOW)
             .unwrap_err();
         assert_eq!(error.code(), "insufficient_scope");
     }
 
     #[test]
     fn a_403_for_a_scope_the_grant_already_asked_for_stops_at_once() {
-        let mut s = session("https://mcp.example.com/mcp", Some("admin read"), true);
+        let s = session("https://mcp.example.com/mcp", Some("admin read"), true);
         let sent = Credentials::bearer(Secret::new("at-1"));
         let r403 = answer(
             403,
             Some("Bearer error=\"insufficient_scope\", scope=\"read  admin\""),
         );
         let error = ResourceExchange::new()
-            .on_response(&mut s, &sent, &r403, NOW)
+            .on_response(&s, &sent, &r403, NOW)
             .unwrap_err();
         assert_eq!(error.code(), "insufficient_scope");
     }
@@ -586,7 +589,7 @@ mod tests {
                     "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
                 )),
             );
-            let outcome = exchange.on_response(&mut s, &sent, &r, NOW);
+            let outcome = exchange.on_response(&s, &sent, &r, NOW);
             if i < StepUp::DEFAULT_MAX_ATTEMPTS as usize {
                 let Ok(ResourceAnswer::StepUp {
                     scope: Some(next), ..
@@ -605,7 +608,7 @@ mod tests {
 
     #[test]
     fn a_403_without_insufficient_scope_and_other_statuses_go_to_the_caller() {
-        let mut s = session("https://mcp.example.com/mcp", None, true);
+        let s = session("https://mcp.example.com/mcp", None, true);
         let sent = Credentials::bearer(Secret::new("at-1"));
         for response in [
             answer(403, None),
@@ -615,7 +618,7 @@ mod tests {
         ] {
             assert_eq!(
                 ResourceExchange::new()
-                    .on_response(&mut s, &sent, &response, NOW)
+                    .on_response(&s, &sent, &response, NOW)
                     .unwrap(),
                 ResourceAnswer::Use
             );
@@ -624,14 +627,14 @@ mod tests {
 
     #[test]
     fn challenge_text_from_the_server_is_cleaned() {
-        let mut s = session("https://mcp.example.com/mcp", None, true);
+        let s = session("https://mcp.example.com/mcp", None, true);
         let sent = Credentials::bearer(Secret::new("at-1"));
         let hostile = format!(
             "Bearer error=\"insufficient_scope\", scope=\"x\", error_description=\"\u{202e}{}\"",
             "A".repeat(5000)
         );
         let ResourceAnswer::StepUp { challenge, .. } = ResourceExchange::new()
-            .on_response(&mut s, &sent, &answer(403, Some(&hostile)), NOW)
+            .on_response(&s, &sent, &answer(403, Some(&hostile)), NOW)
             .unwrap()
         else {
             panic!("step-up expected");

@@ -15,6 +15,7 @@ use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
 use mcp_oauth_core::http::HttpResponse;
 use mcp_oauth_core::resource::{Credentials, ResourceAnswer, ResourceExchange, ResourcePolicy};
+use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -156,7 +157,7 @@ impl Connection {
                 let response = send_with(target.as_str(), &init, &credentials).await?;
                 let answer = exchange
                     .on_response(
-                        &mut inner.session.borrow_mut(),
+                        &inner.session.borrow(),
                         &credentials,
                         &head(&response)?,
                         now(),
@@ -164,9 +165,16 @@ impl Connection {
                     .map_err(Failure::from)?;
                 match answer {
                     ResourceAnswer::Use => return Ok(response.into()),
-                    // `accessToken()` refreshes the token the 401 marked expired,
-                    // or hands out the one another caller already got.
-                    ResourceAnswer::Retry | ResourceAnswer::Refresh => {}
+                    ResourceAnswer::Retry => {}
+                    // Marks the rejected token expired; `accessToken()` then
+                    // refreshes it (one shared refresh however many callers saw
+                    // the 401).
+                    ResourceAnswer::Refresh => {
+                        inner
+                            .session
+                            .borrow_mut()
+                            .on_unauthorized(credentials.token(), now());
+                    }
                     ResourceAnswer::StepUp { scope, .. } => {
                         return Err(Failure::new(
                             STEP_UP_REQUIRED,
@@ -176,6 +184,10 @@ impl Connection {
                         .into());
                     }
                     ResourceAnswer::Reconnect { .. } => {
+                        inner
+                            .session
+                            .borrow_mut()
+                            .on_unauthorized(credentials.token(), now());
                         inner.persist().await?;
                         return Err(inner.reconnect().into());
                     }
@@ -184,16 +196,31 @@ impl Connection {
         })
     }
 
-    /// Forgets the connection in the host's storage.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    /// Signs out: revokes the tokens at the server when it offers RFC 7009
+    /// revocation, then forgets the connection in the host's storage whatever
+    /// the revocation did. Resolves to `{ revocation: "revoked" | "unsupported" |
+    /// "failed", error? }`.
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ revocation: \"revoked\" | \"unsupported\" | \"failed\", error?: { code: string, message: string } }>"
+    )]
     pub fn disconnect(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
+            let session = inner.session.borrow().clone();
+            let outcome = Object::new();
+            let revocation = match revoke(&session).await {
+                Ok(true) => "revoked",
+                Ok(false) => "unsupported",
+                Err(failure) => {
+                    let _ = Reflect::set(&outcome, &"error".into(), &failure.into_js());
+                    "failed"
+                }
+            };
+            let _ = Reflect::set(&outcome, &"revocation".into(), &revocation.into());
             if let Some(storage) = &inner.storage {
-                let key = inner.session.borrow().grant.server_url.clone();
-                storage.remove(&key).await?;
+                storage.remove(&session.grant.server_url).await?;
             }
-            Ok(JsValue::UNDEFINED)
+            Ok(outcome.into())
         })
     }
 
@@ -281,6 +308,28 @@ impl Inner {
         outcome?;
         Ok(self.current_token())
     }
+}
+
+/// Sends core's RFC 7009 revocation requests: `Ok(false)` when the server offers
+/// no revocation, the first failure otherwise (every request is still sent).
+async fn revoke(session: &Session) -> Result<bool, Failure> {
+    let requests = revocation::revocation_requests(session, now())
+        .map_err(|e| Failure::from(mcp_oauth_core::Error::from(e)))?;
+    if requests.is_empty() {
+        return Ok(false);
+    }
+    let mut failure = None;
+    for request in &requests {
+        let outcome = match fetch::execute(request).await {
+            Ok(response) => revocation::check_revocation_response(request, &response)
+                .map_err(|e| Failure::from(mcp_oauth_core::Error::from(e))),
+            Err(unreachable) => Err(unreachable),
+        };
+        if let Err(error) = outcome {
+            failure.get_or_insert(error);
+        }
+    }
+    failure.map_or(Ok(true), Err)
 }
 
 /// `fetch(url, init)` with the credentials' headers set on a copy of `init`'s headers.
