@@ -508,11 +508,11 @@ mod tests {
 
     #[test]
     fn a_401_with_nothing_to_refresh_asks_for_a_reconnect_with_the_challenge() {
-        let mut s = session("https://mcp.example.com/mcp", None, false);
+        let s = session("https://mcp.example.com/mcp", None, false);
         let sent = Credentials::bearer(Secret::new("at-1"));
         let answer = ResourceExchange::new()
             .on_response(
-                &mut s,
+                &s,
                 &sent,
                 &answer(
                     401,
