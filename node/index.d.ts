@@ -226,6 +226,25 @@ export interface OAuthClientOptions {
    */
   store?: TokenStoreCallbacks
   /**
+   * How long a `store` callback may take, in milliseconds (default: 10 000);
+   * one whose promise never settles then fails with `code: 'store_timeout'`.
+   */
+  storeTimeoutMs?: number
+  /**
+   * Also send connections' access tokens to these origins (https, or
+   * loopback http). By default `connection.fetch` sends the token only to its
+   * own server's origin and rejects any other URL with
+   * `code: 'origin_not_allowed'`.
+   */
+  allowedTokenOrigins?: Array<string>
+  /**
+   * Which addresses sign-ins may reach. `'desktop'` (default): any https host,
+   * loopback only when the MCP server itself is on loopback. `'public_only'`
+   * (web backends taking server URLs from users): public addresses only,
+   * checked on every resolved address (`code: 'endpoint_not_allowed'`).
+   */
+  networkPolicy?: 'desktop' | 'public_only'
+  /**
    * Shows the authorization URL to the user (Electron: `shell.openExternal`).
    * Without it, the system browser opens. Called with http(s) URLs only.
    */

@@ -433,16 +433,26 @@ impl DpopBinding {
         response: &HttpResponse,
         retried: bool,
     ) -> bool {
-        let Some(nonce) = response
-            .header(NONCE_HEADER)
-            .map(str::trim)
-            .filter(|n| is_valid_nonce(n))
-        else {
+        self.remember_nonce(server, url, response) && !retried && is_nonce_challenge(response)
+    }
+
+    /// Keeps the `DPoP-Nonce` of `server`'s response to a request sent to `url`,
+    /// when it carries a valid one; says whether it did.
+    pub fn remember_nonce(&mut self, server: Server, url: &Url, response: &HttpResponse) -> bool {
+        let Some(nonce) = nonce(response) else {
             return false;
         };
         self.nonces.insert(server.nonce_key(url), nonce.to_owned());
-        !retried && is_nonce_challenge(response)
+        true
     }
+}
+
+/// The `DPoP-Nonce` a response carries, when it is a valid one (RFC 9449 §8.1).
+pub fn nonce(response: &HttpResponse) -> Option<&str> {
+    response
+        .header(NONCE_HEADER)
+        .map(str::trim)
+        .filter(|n| is_valid_nonce(n))
 }
 
 /// What a server checks a proof against (RFC 9449 §4.3).

@@ -255,6 +255,16 @@ impl Session {
         Ok(binding.key.sign(proof)?)
     }
 
+    /// Keeps the DPoP nonce a resource (or token endpoint) sent in a response to
+    /// a request with a proof of this session, if it sent one (RFC 9449 §8, §9);
+    /// nothing for a session without DPoP. The retry decision for a resource is
+    /// [`crate::resource::ResourceExchange`]'s.
+    pub fn remember_dpop_nonce(&mut self, server: Server, url: &Url, response: &HttpResponse) {
+        if let Some(binding) = self.dpop.as_mut() {
+            binding.remember_nonce(server, url, response);
+        }
+    }
+
     /// Reads the answer of `server` (the token endpoint after a refresh, the
     /// resource after a resource request) to a request sent to `url` with a proof
     /// of this session: keeps the server's DPoP nonce, and says whether to send

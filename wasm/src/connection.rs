@@ -2,25 +2,27 @@
 //!
 //! The lifecycle is core's, as in the native crate: [`Session::decide`] says use,
 //! refresh or reconnect; a failed refresh flips the status to expired and keeps the
-//! tokens; a 401 goes through [`Session::on_unauthorized`]. However many callers
+//! tokens; which URL gets the token and what a 401 or 403 means is core's
+//! [`mcp_oauth_core::resource`] policy, the same as native. However many callers
 //! ask for a token while one refresh is in flight, they share it (one request).
 //! Every refresh attempt is saved to the host's storage before the token is handed
 //! out: a rotated refresh token that was not saved is a lost grant.
 
 use crate::clock::now;
 use crate::dpop;
-use crate::error::Failure;
+use crate::error::{Failure, STEP_UP_REQUIRED};
 use crate::fetch;
 use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
-use mcp_oauth_core::dpop::{DpopKey, Server, UnsignedProof};
+use mcp_oauth_core::dpop::Server;
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::http::HttpResponse;
+use mcp_oauth_core::resource::{Credentials, ResourceAnswer, ResourceExchange, ResourcePolicy};
 use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
-use mcp_oauth_core::Secret;
 use std::cell::RefCell;
 use std::rc::Rc;
+use url::Url;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
@@ -117,11 +119,17 @@ impl Connection {
         Inner::refresh_shared(&self.inner)
     }
 
-    /// `fetch(url, init)` with the access token: `Authorization: Bearer`, or for a
-    /// DPoP-bound token `Authorization: DPoP` and a fresh proof signed with the
-    /// connection's WebCrypto key. A 401 refreshes once (unless another caller
-    /// already did) and retries; a DPoP nonce challenge is answered once.
-    /// `init.body` must be replayable (a string, not a stream).
+    /// `fetch(url, init)` with the access token, as core's resource policy
+    /// decides: only to this connection's server origin over https (or loopback
+    /// http when the server is on loopback); any other URL rejects with
+    /// `origin_not_allowed` before anything is sent. A 401 refreshes once (unless
+    /// another caller already did) and retries. A 403 `insufficient_scope` rejects
+    /// with `step_up_required` and `error.scope`, the scope to sign in with again:
+    /// the sign-in needs a popup, which a browser only opens from a user's click,
+    /// so the page asks the user and calls `startDynamic({ ..., scope: error.scope })`.
+    /// When the scope the server wants was already asked for, the rejection is
+    /// `insufficient_scope` instead (signing in again cannot help). `init.body`
+    /// must be replayable (a string, not a stream).
     #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
     pub fn fetch(
         &self,
@@ -130,54 +138,78 @@ impl Connection {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
-            JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
-            let target = url::Url::parse(&url).ok();
+            let target = resolve_url(&url)?;
+            let policy = ResourcePolicy::for_session(&inner.session.borrow())
+                .map_err(mcp_oauth_core::Error::from)
+                .map_err(Failure::from)?;
+            policy
+                .check(&target)
+                .map_err(mcp_oauth_core::Error::from)
+                .map_err(Failure::from)?;
             let method = Reflect::get(&init, &"method".into())
                 .ok()
                 .and_then(|m| m.as_string())
-                .unwrap_or_else(|| "GET".to_owned())
-                .to_ascii_uppercase();
+                .unwrap_or_else(|| "GET".into());
+            // What a DPoP proof's `content_digest` covers: a string body as sent.
             let body = Reflect::get(&init, &"body".into())
                 .ok()
                 .and_then(|b| b.as_string());
-            let (mut refreshed, mut nonce_retried) = (false, false);
+            let mut exchange = ResourceExchange::new();
             loop {
-                let (authorization, token, proof) =
-                    inner.authorize(&method, target.as_ref(), body.as_deref())?;
-                let proof = match proof {
-                    Some((key, proof)) => Some(dpop::sign(&key, proof).await?),
-                    None => None,
+                JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
+                let (mut credentials, key) = {
+                    let session = inner.session.borrow();
+                    let credentials = policy
+                        .credentials(
+                            &session,
+                            &method,
+                            &target,
+                            body.as_deref().map(str::as_bytes),
+                            now(),
+                            &mut OsEntropy,
+                        )
+                        .map_err(Failure::from)?;
+                    let key = session.dpop.as_ref().map(|binding| binding.key.clone());
+                    (credentials, key)
                 };
-                let response =
-                    send_authorized(&url, &init, authorization.expose(), proof.as_deref()).await?;
-                if let Some(target) = &target {
-                    let head = HttpResponse::new(
-                        response.status(),
-                        fetch::read_headers(&response.headers()).unwrap_or_default(),
-                        Vec::new(),
-                    );
-                    let again = inner.session.borrow_mut().dpop_retry(
-                        Server::Resource,
-                        target,
-                        &head,
-                        nonce_retried,
-                    );
-                    if again {
-                        nonce_retried = true;
-                        continue;
-                    }
+                // A DPoP-bound token: the proof is signed by the WebCrypto key.
+                if let (Some(proof), Some(key)) = (credentials.take_proof(), key) {
+                    credentials = credentials.with_proof(dpop::sign(&key, proof).await?);
                 }
-                if response.status() != 401 || refreshed {
-                    return Ok(response.into());
-                }
-                refreshed = true;
-                let decision = inner.session.borrow_mut().on_unauthorized(&token, now());
-                match decision {
-                    TokenDecision::Use => {}
-                    TokenDecision::Refresh => {
-                        JsFuture::from(Inner::refresh_shared(&inner)).await?;
+                let response = send_with(target.as_str(), &init, &credentials).await?;
+                let head = head(&response)?;
+                inner
+                    .session
+                    .borrow_mut()
+                    .remember_dpop_nonce(Server::Resource, &target, &head);
+                let answer = exchange
+                    .on_response(&inner.session.borrow(), &credentials, &head, now())
+                    .map_err(Failure::from)?;
+                match answer {
+                    ResourceAnswer::Use => return Ok(response.into()),
+                    ResourceAnswer::Retry => {}
+                    // Marks the rejected token expired; `accessToken()` then
+                    // refreshes it (one shared refresh however many callers saw
+                    // the 401).
+                    ResourceAnswer::Refresh => {
+                        inner
+                            .session
+                            .borrow_mut()
+                            .on_unauthorized(credentials.token(), now());
                     }
-                    TokenDecision::ReconnectNeeded => {
+                    ResourceAnswer::StepUp { scope, .. } => {
+                        return Err(Failure::new(
+                            STEP_UP_REQUIRED,
+                            "the server needs a wider scope: sign in again with error.scope (from a user's click, for the popup)",
+                        )
+                        .with_scope(scope)
+                        .into());
+                    }
+                    ResourceAnswer::Reconnect { .. } => {
+                        inner
+                            .session
+                            .borrow_mut()
+                            .on_unauthorized(credentials.token(), now());
                         inner.persist().await?;
                         return Err(inner.reconnect().into());
                     }
@@ -283,41 +315,6 @@ impl Inner {
         promise
     }
 
-    /// The `Authorization` value, the token it carries, and for a DPoP-bound
-    /// token the key and unsigned proof for this request (RFC 9449 §7).
-    #[allow(clippy::type_complexity)]
-    fn authorize(
-        &self,
-        method: &str,
-        target: Option<&url::Url>,
-        body: Option<&str>,
-    ) -> Result<(Secret, Secret, Option<(DpopKey, UnsignedProof)>), Failure> {
-        let session = self.session.borrow();
-        let proof = match (target, &session.dpop) {
-            (_, _) if !session.tokens.is_dpop() => None,
-            (Some(target), Some(binding)) => session
-                .resource_proof(
-                    method,
-                    target,
-                    body.map(str::as_bytes),
-                    now(),
-                    &mut OsEntropy,
-                )?
-                .map(|proof| (binding.key.clone(), proof)),
-            (None, _) => {
-                return Err(Failure::config(
-                    "a DPoP-bound connection needs an absolute URL to fetch",
-                ))
-            }
-            (Some(_), None) => None,
-        };
-        Ok((
-            session.authorization(),
-            session.tokens.access_token.clone(),
-            proof,
-        ))
-    }
-
     async fn refresh_once(&self) -> Result<String, Failure> {
         let mut retried = false;
         let response = loop {
@@ -383,13 +380,11 @@ async fn revoke(session: &Session) -> Result<bool, Failure> {
     failure.map_or(Ok(true), Err)
 }
 
-/// `fetch(url, init)` with `Authorization` (and a DPoP proof) set on a copy of
-/// `init`'s headers.
-async fn send_authorized(
+/// `fetch(url, init)` with the credentials' headers set on a copy of `init`'s headers.
+async fn send_with(
     url: &str,
     init: &JsValue,
-    authorization: &str,
-    proof: Option<&str>,
+    credentials: &Credentials,
 ) -> Result<Response, JsValue> {
     let request = RequestInit::new();
     if init.is_object() {
@@ -405,14 +400,47 @@ async fn send_authorized(
         // `new Headers(init)` takes a Headers, a record or a list of pairs alike.
         Headers::new_with_str_sequence_sequence(&given)?
     };
-    headers.set("Authorization", authorization)?;
-    headers.delete(mcp_oauth_core::dpop::HEADER)?;
-    if let Some(proof) = proof {
-        headers.set(mcp_oauth_core::dpop::HEADER, proof)?;
+    for (name, value) in credentials.headers() {
+        headers.set(name, value.expose())?;
     }
     request.set_headers(&headers);
     let response = JsFuture::from(fetch::global_fetch(&url.into(), &request)?).await?;
     response.dyn_into()
+}
+
+/// The status, readable challenges and DPoP nonce of a resource response, as core
+/// reads them.
+fn head(response: &Response) -> Result<HttpResponse, Failure> {
+    let mut headers = Vec::new();
+    for name in ["WWW-Authenticate", mcp_oauth_core::dpop::NONCE_HEADER] {
+        let value = response.headers().get(name).map_err(|e| {
+            Failure::from_js(crate::error::NETWORK_ERROR, "reading the response", &e)
+        })?;
+        if let Some(value) = value {
+            headers.push((name.to_owned(), value));
+        }
+    }
+    Ok(HttpResponse::new(response.status(), headers, Vec::new()))
+}
+
+/// `url` as `fetch` reads it: absolute, or relative to the page.
+fn resolve_url(url: &str) -> Result<Url, Failure> {
+    let base = js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .ok()
+        .and_then(|location| js_sys::Reflect::get(&location, &"href".into()).ok())
+        .and_then(|href| href.as_string())
+        .and_then(|href| Url::parse(&href).ok());
+    Url::options()
+        .base_url(base.as_ref())
+        .parse(url)
+        .map_err(|e| {
+            Failure::from(mcp_oauth_core::Error::from(
+                mcp_oauth_core::resource::RequestRefused::InvalidUrl {
+                    url: mcp_oauth_core::text::server_text(url),
+                    reason: e.to_string(),
+                },
+            ))
+        })
 }
 
 /// A promise with its resolve and reject functions, for settling it from Rust.
