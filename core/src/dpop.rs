@@ -701,6 +701,130 @@ mod tests {
         );
     }
 
+    /// The DPoP proof of RFC 9449 §5, Figure 3: a token request.
+    const RFC_TOKEN_PROOF: &str = concat!(
+        "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6Ik",
+        "VDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCR",
+        "nMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JE",
+        "QSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIj",
+        "oiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwia",
+        "WF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg",
+        "4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg",
+    );
+
+    /// The DPoP proof of RFC 9449 §7.1, Figure 13: a resource request with `ath`.
+    const RFC_RESOURCE_PROOF: &str = concat!(
+        "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6Ik",
+        "VDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCR",
+        "nMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JE",
+        "QSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIj",
+        "oiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0Z",
+        "WRyZXNvdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNF",
+        "c05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9.2oW9RP35yRqzhrtNP86L-Ey71E",
+        "OptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA",
+    );
+
+    /// The access token of RFC 9449 §7.1.
+    const RFC_ACCESS_TOKEN: &str = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
+
+    /// (the RFC's proof, its jti, method, URL, access token, iat)
+    type RfcExample = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        u64,
+    );
+    const RFC_EXAMPLES: [RfcExample; 2] = [
+        (
+            RFC_TOKEN_PROOF,
+            "-BwC3ESc6acc2lTc",
+            "POST",
+            "https://server.example.com/token",
+            None,
+            1_562_262_616,
+        ),
+        (
+            RFC_RESOURCE_PROOF,
+            "e1j3V_bKic8-LAEB",
+            "GET",
+            "https://resource.example.org/protectedresource",
+            Some(RFC_ACCESS_TOKEN),
+            1_562_262_618,
+        ),
+    ];
+
+    #[test]
+    fn our_proofs_for_the_rfc_9449_requests_are_the_rfc_proofs_but_for_jti_and_signature() {
+        let binding = DpopBinding::new(DpopKey::external(rfc_jwk()).unwrap());
+        for (rfc_proof, rfc_jti, method, url, access_token, iat) in RFC_EXAMPLES {
+            let url = Url::parse(url).unwrap();
+            let token = access_token.map(Secret::new);
+            let target = ProofTarget {
+                method,
+                url: &url,
+                access_token: token.as_ref(),
+                body: None,
+            };
+            let ours = binding.proof(target, iat, &mut counter()).unwrap();
+            let (our_header, our_claims) = ours.signing_input().split_once('.').unwrap();
+            let mut rfc = rfc_proof.split('.');
+            let rfc_header = decode(rfc.next().unwrap());
+            let mut rfc_claims = decode(rfc.next().unwrap());
+            assert_eq!(rfc_claims["jti"], rfc_jti);
+            assert_eq!(decode(our_header), rfc_header, "{url}");
+            let mut our_claims = decode(our_claims);
+            for claims in [&mut our_claims, &mut rfc_claims] {
+                claims.as_object_mut().unwrap().remove("jti");
+            }
+            assert_eq!(our_claims, rfc_claims, "{url}");
+        }
+    }
+
+    #[cfg(feature = "private-key-jwt")]
+    #[test]
+    fn verify_proof_accepts_the_rfc_9449_example_proofs_for_their_requests_only() {
+        for (rfc_proof, rfc_jti, method, url, access_token, iat) in RFC_EXAMPLES {
+            let url = Url::parse(url).unwrap();
+            let check = ProofCheck {
+                method,
+                url: &url,
+                access_token,
+                nonce: None,
+                now: iat + 10,
+                max_skew_secs: 300,
+            };
+            let verified = verify_proof(rfc_proof, &check).unwrap();
+            assert_eq!(verified.jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+            assert_eq!(verified.jti, rfc_jti);
+            let other = Url::parse("https://server.example.com/other").unwrap();
+            assert!(verify_proof(
+                rfc_proof,
+                &ProofCheck {
+                    url: &other,
+                    ..check
+                }
+            )
+            .is_err());
+        }
+        let url = Url::parse("https://resource.example.org/protectedresource").unwrap();
+        let another_token = ProofCheck {
+            method: "GET",
+            url: &url,
+            access_token: Some("another-token"),
+            nonce: None,
+            now: 1_562_262_618,
+            max_skew_secs: 300,
+        };
+        assert_eq!(
+            verify_proof(RFC_RESOURCE_PROOF, &another_token),
+            Err(ProofRejection::Invalid(
+                "ath does not match the access token"
+            ))
+        );
+    }
+
     #[test]
     fn a_resource_proof_adds_ath_nonce_and_content_digest() {
         let mut binding = DpopBinding::new(DpopKey::external(rfc_jwk()).unwrap());

@@ -533,6 +533,134 @@ mod tests {
         assert_eq!(refused.unwrap_err().code(), "origin_not_allowed");
     }
 
+    /// A session whose token is bound to the RFC 9449 example key (held by the
+    /// host, as in a browser: core builds proofs, the host signs them).
+    fn dpop_session() -> Session {
+        let mut s = session("https://mcp.example.com/mcp", None, true);
+        s.tokens.token_type = "DPoP".into();
+        let jwk = dpop::PublicJwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x: "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs".into(),
+            y: "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA".into(),
+        };
+        s.with_dpop(Some(dpop::DpopBinding::new(
+            dpop::DpopKey::external(jwk).unwrap(),
+        )))
+    }
+
+    fn claims(proof: &UnsignedProof) -> serde_json::Value {
+        use base64::Engine as _;
+        let part = proof.signing_input().split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// A resource's `use_dpop_nonce` challenge (RFC 9449 §9, Figure 20).
+    fn nonce_challenge(nonce: Option<&str>) -> HttpResponse {
+        let mut headers = vec![(
+            "WWW-Authenticate".to_owned(),
+            r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#.to_owned(),
+        )];
+        if let Some(nonce) = nonce {
+            headers.push(("DPoP-Nonce".to_owned(), nonce.to_owned()));
+        }
+        HttpResponse::new(401, headers, Vec::new())
+    }
+
+    #[test]
+    fn a_dpop_bound_token_goes_as_dpop_with_a_proof_of_this_request_to_sign() {
+        let s = dpop_session();
+        let policy = ResourcePolicy::for_session(&s).unwrap();
+        let url = Url::parse("https://mcp.example.com/mcp?session=1").unwrap();
+        let mut credentials = policy
+            .credentials(
+                &s,
+                "POST",
+                &url,
+                Some(b"{}"),
+                NOW,
+                &mut crate::entropy::OsEntropy,
+            )
+            .unwrap();
+        // RFC 9449 §7.1: `Authorization: DPoP <token>`, never Bearer.
+        assert_eq!(credentials.headers().len(), 1);
+        assert_eq!(credentials.headers()[0].1.expose(), "DPoP at-1");
+        let proof = credentials.take_proof().expect("a proof to sign");
+        assert_eq!(credentials.take_proof(), None, "taken once");
+        let claims = claims(&proof);
+        assert_eq!(claims["htm"], "POST");
+        assert_eq!(claims["htu"], "https://mcp.example.com/mcp");
+        assert_eq!(claims["iat"], NOW);
+        assert_eq!(claims["ath"], dpop::access_token_hash(&Secret::new("at-1")));
+        assert_eq!(claims["content_digest"], dpop::content_digest(b"{}"));
+        assert!(claims.get("nonce").is_none());
+        let signed = credentials.with_proof(proof.assemble(&[1; 64]).unwrap());
+        let names: Vec<&str> = signed.headers().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["Authorization", "DPoP"]);
+        assert!(!format!("{signed:?}").contains("at-1"));
+        // The policy refuses before any proof is made for another origin.
+        let elsewhere = Url::parse("https://evil.example.com/mcp").unwrap();
+        let refused = policy.credentials(
+            &s,
+            "POST",
+            &elsewhere,
+            None,
+            NOW,
+            &mut crate::entropy::OsEntropy,
+        );
+        assert_eq!(refused.unwrap_err().code(), "origin_not_allowed");
+    }
+
+    #[test]
+    fn a_resource_nonce_challenge_is_answered_once_with_the_nonce_then_judged_as_a_401() {
+        let mut s = dpop_session();
+        let url = Url::parse("https://mcp.example.com/mcp").unwrap();
+        let policy = ResourcePolicy::for_session(&s).unwrap();
+        let sent = Credentials::for_session(&s, None);
+        let challenge = nonce_challenge(Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"));
+        let mut exchange = ResourceExchange::new();
+        assert_eq!(
+            exchange.on_response(&s, &sent, &challenge, NOW).unwrap(),
+            ResourceAnswer::Retry
+        );
+        // The host keeps the nonce; the next proof for the resource carries it.
+        s.remember_dpop_nonce(dpop::Server::Resource, &url, &challenge);
+        let mut again = policy
+            .credentials(&s, "POST", &url, None, NOW, &mut crate::entropy::OsEntropy)
+            .unwrap();
+        let proof = again.take_proof().unwrap();
+        assert_eq!(claims(&proof)["nonce"], "eyJ7S_zG.eyJH0-Z.HX4w-7v");
+        // A server that keeps asking: the second challenge is an ordinary 401.
+        assert_eq!(
+            exchange.on_response(&s, &sent, &challenge, NOW).unwrap(),
+            ResourceAnswer::Refresh
+        );
+    }
+
+    #[test]
+    fn a_nonce_challenge_without_a_usable_nonce_or_for_a_bearer_token_is_an_ordinary_401() {
+        let bound = dpop_session();
+        let bearer = session("https://mcp.example.com/mcp", None, true);
+        let table = [
+            (&bound, nonce_challenge(None)),
+            (&bound, nonce_challenge(Some("has space"))),
+            (&bearer, nonce_challenge(Some("n-1"))),
+        ];
+        for (s, response) in table {
+            let sent = Credentials::for_session(s, None);
+            assert_eq!(
+                ResourceExchange::new()
+                    .on_response(s, &sent, &response, NOW)
+                    .unwrap(),
+                ResourceAnswer::Refresh,
+                "{response:?}"
+            );
+        }
+    }
+
     fn answer(status: u16, www_authenticate: Option<&str>) -> HttpResponse {
         let headers = www_authenticate
             .map(|v| vec![("WWW-Authenticate".to_owned(), v.to_owned())])
