@@ -122,7 +122,10 @@ impl Connection {
     /// `fetch(url, init)` with the access token, as core's resource policy
     /// decides: only to this connection's server origin over https (or loopback
     /// http when the server is on loopback); any other URL rejects with
-    /// `origin_not_allowed` before anything is sent. A 401 refreshes once (unless
+    /// `origin_not_allowed` before anything is sent. A DPoP-bound connection
+    /// sends `Authorization: DPoP` with a fresh proof signed by its
+    /// non-extractable WebCrypto key (RFC 9449 §7) and answers the server's
+    /// `use_dpop_nonce` challenge once. A 401 refreshes once (unless
     /// another caller already did) and retries. A 403 `insufficient_scope` rejects
     /// with `step_up_required` and `error.scope`, the scope to sign in with again:
     /// the sign-in needs a popup, which a browser only opens from a user's click,
