@@ -8,6 +8,7 @@ use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
 use crate::registration::RegistrationError;
 use crate::scope::StepUpExhausted;
+use crate::seal::SealError;
 use crate::token::{OAuthErrorCode, TokenError};
 use crate::www_authenticate::ChallengeError;
 
@@ -38,6 +39,9 @@ pub enum Error {
     /// No randomness was available.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A value could not be sealed or opened, or seal keys are unusable.
+    #[error(transparent)]
+    Seal(#[from] SealError),
     /// The configuration handed to a flow is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -111,6 +115,16 @@ impl Error {
             },
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
+            Error::Seal(e) => match e {
+                SealError::NoKeys
+                | SealError::InvalidKeyId(_)
+                | SealError::DuplicateKeyId(_)
+                | SealError::InvalidKey { .. } => "invalid_seal_key",
+                SealError::Malformed | SealError::UnknownKey(_) | SealError::Forged => {
+                    "sealed_value_invalid"
+                }
+                SealError::Entropy(_) => "entropy_unavailable",
+            },
             Error::Config(_) => "invalid_config",
             Error::UnexpectedEvent { .. } => "unexpected_event",
             Error::ReconnectNeeded { .. } => "reconnect_needed",

@@ -23,6 +23,7 @@ pub mod loopback;
 pub mod pkce;
 pub mod registration;
 pub mod scope;
+pub mod seal;
 pub mod secret;
 pub mod server;
 pub mod session;
