@@ -193,6 +193,15 @@ pub fn validate_callback(
         .ok_or(CallbackError::CodeMissing)
 }
 
+/// The `state` a callback carries, read before anything else in it is looked at:
+/// a web backend finds the pending sign-in by it, then validates the whole
+/// callback against that sign-in with [`validate_callback`].
+pub fn callback_state(callback_url: &str) -> Result<String, CallbackError> {
+    CallbackParams::parse(callback_url)?
+        .state
+        .ok_or(CallbackError::StateMissing)
+}
+
 /// The callback parameters this module reads; others are ignored.
 #[derive(Default)]
 struct CallbackParams {

@@ -6,6 +6,7 @@ use crate::authorize::CallbackError;
 use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
+use crate::pending::SignInError;
 use crate::registration::RegistrationError;
 use crate::scope::StepUpExhausted;
 use crate::seal::SealError;
@@ -39,6 +40,9 @@ pub enum Error {
     /// No randomness was available.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A callback cannot finish a web backend's pending sign-in.
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
     /// A value could not be sealed or opened, or seal keys are unusable.
     #[error(transparent)]
     Seal(#[from] SealError),
@@ -115,6 +119,13 @@ impl Error {
             },
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
+            Error::SignIn(e) => match e {
+                SignInError::UnknownState => "state_mismatch",
+                SignInError::Expired { .. } => "sign_in_expired",
+                SignInError::SubjectMismatch => "subject_mismatch",
+                SignInError::StateTooLong { .. } => "state_too_long",
+                SignInError::NoSubject => "invalid_config",
+            },
             Error::Seal(e) => match e {
                 SealError::NoKeys
                 | SealError::InvalidKeyId(_)

@@ -20,6 +20,7 @@ pub mod error;
 pub mod flow;
 pub mod http;
 pub mod loopback;
+pub mod pending;
 pub mod pkce;
 pub mod registration;
 pub mod scope;
