@@ -23,6 +23,7 @@ pub mod loopback;
 pub mod pending;
 pub mod pkce;
 pub mod registration;
+pub mod relay;
 pub mod scope;
 pub mod seal;
 pub mod secret;
