@@ -57,11 +57,16 @@ pub enum Error {
         /// What it was given.
         event: &'static str,
     },
-    /// The session has no usable tokens: the user must connect again.
-    #[error("not connected to {server}: sign in again (reconnect)")]
-    ReconnectNeeded {
+    /// The session has no usable tokens and cannot get new ones: the user must
+    /// sign in again.
+    #[error("the tokens for {server} cannot be renewed{}: sign in again", cause.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    ReauthRequired {
         /// The server the session is for.
         server: String,
+        /// The authorization server's refusal, when it refused a renewal
+        /// (`invalid_grant`: the refresh token was revoked, expired or reused).
+        #[source]
+        cause: Option<Box<TokenError>>,
     },
 }
 
@@ -138,7 +143,7 @@ impl Error {
             },
             Error::Config(_) => "invalid_config",
             Error::UnexpectedEvent { .. } => "unexpected_event",
-            Error::ReconnectNeeded { .. } => "reconnect_needed",
+            Error::ReauthRequired { .. } => "reauth_required",
         }
     }
 }
