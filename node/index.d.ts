@@ -9,7 +9,7 @@ export interface Connection {
    * insufficient_scope`. Already bound, so it can be passed around, for example
    * as the `fetch` option of the MCP SDK's `StreamableHTTPClientTransport`.
    * The response body streams. Rejects with a coded `Error` (for example
-   * `reconnect_needed`, `network_error`), or with `code: 'cancelled'` when
+   * `reauth_required`, `network_error`), or with `code: 'cancelled'` when
    * `init.signal` aborts.
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -30,7 +30,7 @@ export declare class Connection {
   /**
    * A valid access token, refreshed first if it expires within a minute.
    * Concurrent callers share one refresh. Rejects with `code:
-   * 'reconnect_needed'` (or the refresh's own code, such as `invalid_grant`)
+   * 'reauth_required'` (or the refresh's own code, such as `invalid_grant`)
    * when only a new sign-in can help.
    */
   accessToken(): Promise<string>
@@ -87,10 +87,10 @@ export declare class ResponseBody {
 export interface ConnectionStatus {
   /**
    * `connected`: usable (tokens refresh silently). `expired`: a refresh
-   * failed; offer Reconnect. `reconnect_needed`: the token expired and there
+   * failed; offer Reconnect. `reauth_required`: the token expired and there
    * is no way to refresh it; offer Reconnect.
    */
-  state: 'connected' | 'expired' | 'reconnect_needed'
+  state: 'connected' | 'expired' | 'reauth_required'
   /**
    * When the current access token expires, in milliseconds since the epoch
    * (`new Date(expiresAt)`); absent when the server did not say.
@@ -200,7 +200,7 @@ export interface OAuthClientOptions {
   callbackTimeoutMs?: number
   /**
    * When a request gets a `401` that no refresh can fix, sign in again right
-   * away instead of failing with `code: 'reconnect_needed'` (default: false).
+   * away instead of failing with `code: 'reauth_required'` (default: false).
    */
   reauthorizeOnUnauthorized?: boolean
 }

@@ -55,7 +55,7 @@ impl Exit {
 pub fn fail(error: mcp_oauth::Error) -> Exit {
     let code = error.code();
     Exit {
-        code: if code == "reconnect_needed" { 3 } else { 1 },
+        code: if code == "reauth_required" { 3 } else { 1 },
         message: error.to_string(),
         error_code: Some(code),
     }
@@ -112,7 +112,7 @@ pub fn describe(status: &Status) -> String {
         } => format!("connected, token expires {}", relative(*at)),
         Status::Connected { expires_at: None } => "connected".into(),
         Status::Expired { .. } => "expired: refresh failed, run login again".into(),
-        Status::ReconnectNeeded => "reconnect needed: run login again".into(),
+        Status::ReauthRequired => "reconnect needed: run login again".into(),
     }
 }
 

@@ -78,8 +78,13 @@ impl Connection {
     }
 
     /// A valid access token, refreshed first if it expires soon. Concurrent callers
-    /// wait for one shared refresh.
+    /// wait for one shared refresh. Fails with `reauth_required` (naming this
+    /// connection) when only signing in again can help.
     pub async fn access_token(&self) -> Result<Secret, Error> {
+        self.valid_token().await.map_err(|e| self.reauth(e))
+    }
+
+    async fn valid_token(&self) -> Result<Secret, Error> {
         let mut session = self.inner.session.lock().await;
         if self.inner.unsaved.load(Ordering::SeqCst) {
             // The caller already got the store error once; keep serving the
@@ -99,6 +104,12 @@ impl Connection {
     /// The server rejected `rejected` with a 401: returns a token to retry with,
     /// refreshing unless another caller already did.
     pub async fn on_unauthorized(&self, rejected: &Secret) -> Result<Secret, Error> {
+        self.token_after_401(rejected)
+            .await
+            .map_err(|e| self.reauth(e))
+    }
+
+    async fn token_after_401(&self, rejected: &Secret) -> Result<Secret, Error> {
         let mut session = self.inner.session.lock().await;
         let now = self.inner.client.now();
         match session.on_unauthorized(rejected, now) {
@@ -114,7 +125,23 @@ impl Connection {
     /// Forces a refresh now (for hosts that know better than the expiry).
     pub async fn refresh(&self) -> Result<Secret, Error> {
         let mut session = self.inner.session.lock().await;
-        self.refresh_locked(&mut session).await
+        self.refresh_locked(&mut session)
+            .await
+            .map_err(|e| self.reauth(e))
+    }
+
+    /// Names this connection in a "sign in again" error, so that a backend
+    /// serving many connections knows which one to send through `begin`.
+    fn reauth(&self, error: Error) -> Error {
+        match error {
+            Error::Protocol(source @ mcp_oauth_core::Error::ReauthRequired { .. }) => {
+                Error::ReauthRequired {
+                    connection_id: self.id().to_owned(),
+                    source,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Signs in again with the union of the current scope and the one `challenge`
@@ -198,7 +225,7 @@ impl Connection {
                     refreshed = true;
                     token = match self.on_unauthorized(&token).await {
                         Err(error)
-                            if error.code() == "reconnect_needed"
+                            if error.code() == "reauth_required"
                                 && self.inner.client.reauthorize =>
                         {
                             self.reauthorize(bearer_challenge(&response)).await?
@@ -284,8 +311,9 @@ impl Connection {
 }
 
 fn reconnect(session: &Session) -> Error {
-    mcp_oauth_core::Error::ReconnectNeeded {
+    mcp_oauth_core::Error::ReauthRequired {
         server: session.grant.server_url.clone(),
+        cause: None,
     }
     .into()
 }

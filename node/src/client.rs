@@ -36,7 +36,7 @@ pub struct OAuthClientOptions {
     /// milliseconds (default: 5 minutes); then `connect` fails with `code: 'timeout'`.
     pub callback_timeout_ms: Option<u32>,
     /// When a request gets a `401` that no refresh can fix, sign in again right
-    /// away instead of failing with `code: 'reconnect_needed'` (default: false).
+    /// away instead of failing with `code: 'reauth_required'` (default: false).
     pub reauthorize_on_unauthorized: Option<bool>,
 }
 

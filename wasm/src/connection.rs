@@ -78,13 +78,13 @@ impl Connection {
         session.tokens.scope.clone().or(session.grant.scope.clone())
     }
 
-    /// `{ state: "connected" | "expired" | "reconnect_needed", expiresAt? }`.
+    /// `{ state: "connected" | "expired" | "reauth_required", expiresAt? }`.
     #[wasm_bindgen(unchecked_return_type = "ConnectionStatus")]
     pub fn status(&self) -> JsValue {
         let (state, expires_at) = match self.inner.session.borrow().status(now()) {
             Status::Connected { expires_at } => ("connected", expires_at),
             Status::Expired { expires_at } => ("expired", expires_at),
-            Status::ReconnectNeeded => ("reconnect_needed", None),
+            Status::ReauthRequired => ("reauth_required", None),
         };
         let status = Object::new();
         let _ = Reflect::set(&status, &"state".into(), &state.into());
@@ -95,7 +95,7 @@ impl Connection {
     }
 
     /// A valid access token: the current one, or a refreshed one when it is due.
-    /// Rejects with `reconnect_needed` when only a new sign-in can help.
+    /// Rejects with `reauth_required` when only a new sign-in can help.
     #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<string>")]
     pub fn access_token(&self) -> Promise {
         let decision = self.inner.session.borrow().decide(now());
@@ -185,8 +185,9 @@ impl Inner {
     }
 
     fn reconnect(&self) -> Failure {
-        mcp_oauth_core::Error::ReconnectNeeded {
+        mcp_oauth_core::Error::ReauthRequired {
             server: self.session.borrow().grant.server_url.clone(),
+            cause: None,
         }
         .into()
     }

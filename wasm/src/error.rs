@@ -88,10 +88,11 @@ mod tests {
 
     #[test]
     fn core_errors_keep_their_stable_code_and_message() {
-        let failure = Failure::from(mcp_oauth_core::Error::ReconnectNeeded {
+        let failure = Failure::from(mcp_oauth_core::Error::ReauthRequired {
             server: "https://mcp.example/mcp".into(),
+            cause: None,
         });
-        assert_eq!(failure.code, "reconnect_needed");
+        assert_eq!(failure.code, "reauth_required");
         assert!(failure.message.contains("https://mcp.example/mcp"));
     }
 }

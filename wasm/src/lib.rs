@@ -90,7 +90,7 @@ export interface ResumeOptions {
 
 /** What a UI shows for a connection. */
 export interface ConnectionStatus {
-  state: "connected" | "expired" | "reconnect_needed";
+  state: "connected" | "expired" | "reauth_required";
   /** Seconds since the epoch when the access token expires, if known. */
   expiresAt?: number;
 }
@@ -98,7 +98,7 @@ export interface ConnectionStatus {
 /** Every error this package throws or rejects with. */
 export interface McpOAuthError extends Error {
   name: "McpOAuthError";
-  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reconnect_needed`, ...). */
+  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reauth_required`, ...). */
   code: string;
 }
 "#;

@@ -274,9 +274,9 @@ async fn an_expired_token_without_refresh_token_means_reconnect() {
     let connection = Connection::from_json(expired_session(None), JsValue::UNDEFINED).unwrap();
     assert_eq!(
         rejection_code(connection.access_token()).await,
-        "reconnect_needed"
+        "reauth_required"
     );
-    assert_eq!(string(&connection.status(), "state"), "reconnect_needed");
+    assert_eq!(string(&connection.status(), "state"), "reauth_required");
     assert_eq!(calls().length(), 0);
 }
 
@@ -292,7 +292,7 @@ async fn a_rejected_refresh_flips_to_expired_and_stops_refreshing() {
     assert_eq!(string(&connection.status(), "state"), "expired");
     assert_eq!(
         rejection_code(connection.access_token()).await,
-        "reconnect_needed"
+        "reauth_required"
     );
     assert_eq!(
         calls().length(),

@@ -98,6 +98,17 @@ impl TokenStore for FileStore {
         self.with_entries(|entries| (entries.keys().cloned().collect(), false))
             .await
     }
+
+    /// Atomic within this process (one read-modify-write under the store's
+    /// mutex); the value is gone from the file before it is returned.
+    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.with_entries(|entries| {
+            let value = entries.remove(key);
+            let changed = value.is_some();
+            (value, changed)
+        })
+        .await
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -248,6 +259,26 @@ mod tests {
             FileStore::new(&path).get("k").await.unwrap().as_deref(),
             Some("v")
         );
+    }
+
+    #[tokio::test]
+    async fn a_taken_value_is_gone_from_the_file_and_taken_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let store = Arc::new(FileStore::new(&path));
+        store.set("pending/s", "record".into()).await.unwrap();
+        let takers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.take("pending/s").await.unwrap() })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        for taker in takers {
+            taken.extend(taker.await.unwrap());
+        }
+        assert_eq!(taken, ["record"]);
+        assert_eq!(FileStore::new(&path).get("pending/s").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -5,13 +5,27 @@
 //! JavaScript callbacks). Keys are namespaced: `session/<connection id>` holds a
 //! connection's grant and tokens, `client/<issuer>` a client registered with that
 //! authorization server (credentials are never reused with another issuer).
-//! [`Stored`] puts typed accessors on top.
+//! `pending/<state>` holds a web backend's sign-in waiting for its callback.
+//! [`Stored`] puts typed accessors on top; [`SealedStore`] encrypts every value
+//! of any store.
+//!
+//! Beyond get/set/delete, a store may offer what several processes sharing it
+//! need: an exclusive [`TokenStore::lock`] (the engine holds it around a
+//! refresh, so instances refresh once between them) and an atomic
+//! [`TokenStore::take`] (a pending sign-in is burned before its code is
+//! exchanged, so a replayed callback finds nothing).
 
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sealed;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use sealed::SealedStore;
 
 use crate::error::StoreError;
 use crate::preset::Preset;
@@ -29,6 +43,26 @@ pub struct StoredConnection {
     pub session: Session,
 }
 
+/// Proof that a store lock is held; dropping it releases the lock.
+pub struct StoreLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl StoreLock {
+    /// Wraps whatever releases the lock when dropped.
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        Self {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreLock(..)")
+    }
+}
+
 /// A key-value store for serialized sessions and clients.
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
@@ -43,6 +77,51 @@ pub trait TokenStore: Send + Sync {
         Err(StoreError::Backend(
             "this token store cannot list its entries".into(),
         ))
+    }
+
+    /// An exclusive lock named `key`, held across every process or instance that
+    /// shares this store until the guard is dropped. `Ok(None)`: this store has no
+    /// such lock (the engine's in-process single-flight still applies).
+    async fn lock(&self, key: &str) -> Result<Option<StoreLock>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// Removes `key` and returns what it held, in one step: of any number of
+    /// callers taking the same key, at most one gets the value. Pending sign-ins
+    /// are burned this way before their code is exchanged.
+    ///
+    /// The default reads and deletes under [`TokenStore::lock`], and refuses when
+    /// the store has no lock: without one it could not promise atomicity to
+    /// other processes. Stores with a native "delete returning" implement it
+    /// directly.
+    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let Some(_lock) = self.lock(&format!("take/{key}")).await? else {
+            return Err(StoreError::Backend(
+                "this token store can neither take a value atomically nor lock; \
+                 implement take (or lock) to keep pending sign-ins in it"
+                    .into(),
+            ));
+        };
+        let value = self.get(key).await?;
+        if value.is_some() {
+            self.delete(key).await?;
+        }
+        Ok(value)
+    }
+
+    /// Stores `value` under `key` like [`TokenStore::set`], telling the store it
+    /// may forget it after `expires_at` (seconds since the epoch). Pending
+    /// sign-ins are written this way so that abandoned ones do not pile up. The
+    /// default keeps the value until it is deleted.
+    async fn set_expiring(
+        &self,
+        key: &str,
+        value: String,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let _ = expires_at;
+        self.set(key, value).await
     }
 }
 
