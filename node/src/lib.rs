@@ -11,6 +11,8 @@
 //!   (`index.js`) is built.
 //! - [`store::JsStore`] and [`opener::JsOpener`]: JavaScript callbacks (a token
 //!   store, `shell.openExternal`) called through thread-safe functions.
+//! - [`web`]: web backends: `begin` / `complete` on the backend's own callback
+//!   URL, `callbackPage()` for the popup, `generateSealKey()`.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
 
 pub mod cancel;
@@ -19,3 +21,4 @@ pub mod connection;
 pub mod error;
 pub mod opener;
 pub mod store;
+pub mod web;

@@ -5,8 +5,13 @@
 //! or rejects fails the operation with `code: 'store_error'`; the native side
 //! never treats a failed `set` as saved, so it keeps the tokens in memory and
 //! the caller learns that they were not persisted.
+//!
+//! Stores shared by several processes (a web backend's database) add `take`
+//! (read and delete in one step, for pending sign-ins) and `lock` (an
+//! exclusive lock, held around a refresh so instances refresh once);
+//! `node/examples/pg-store.mjs` implements all of it on PostgreSQL.
 
-use mcp_oauth::store::TokenStore;
+use mcp_oauth::store::{StoreLock, TokenStore};
 use mcp_oauth::StoreError;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{
@@ -28,15 +33,55 @@ pub struct TokenStoreCallbacks {
         ts_type = "(key: string) => string | null | undefined | Promise<string | null | undefined>"
     )]
     pub get: Callback<String>,
-    /// Stores `value` under `key`, replacing what was there.
-    #[napi(ts_type = "(key: string, value: string) => void | Promise<void>")]
-    pub set: Callback<FnArgs<(String, String)>>,
+    /// Stores `value` under `key`, replacing what was there. `expiresAt`
+    /// (milliseconds since the epoch), when given, says the value may be
+    /// forgotten after then (pending sign-ins); otherwise keep it until deleted.
+    #[napi(
+        ts_type = "(key: string, value: string, expiresAt?: number | null) => void | Promise<void>"
+    )]
+    pub set: Callback<FnArgs<(String, String, Option<f64>)>>,
     /// Removes `key`; no error when it is absent.
     #[napi(ts_type = "(key: string) => void | Promise<void>")]
     pub delete: Callback<String>,
     /// Every key (optional; needed only by `OAuthClient.connectionIds()`).
     #[napi(ts_type = "() => string[] | Promise<string[]>")]
     pub keys: Option<Callback<()>>,
+    /// Removes `key` and returns what it held, atomically: of callers racing
+    /// for one key, at most one gets the value (SQL: `DELETE ... RETURNING`).
+    /// Optional; without it, `begin` in stored mode needs `lock`.
+    #[napi(
+        ts_type = "(key: string) => string | null | undefined | Promise<string | null | undefined>"
+    )]
+    pub take: Option<Callback<String>>,
+    /// Takes an exclusive lock named `key`, shared by every process using this
+    /// store, and resolves to a function that releases it (or `null` for "no
+    /// lock here"). Held around a refresh, so that instances refresh once.
+    #[napi(
+        ts_type = "(key: string) => (() => void | Promise<void>) | null | undefined | Promise<(() => void | Promise<void>) | null | undefined>"
+    )]
+    pub lock: Option<Callback<String>>,
+}
+
+/// A held JavaScript lock: dropping it calls the release function.
+struct JsLock {
+    release: Option<Callback<()>>,
+}
+
+impl Drop for JsLock {
+    fn drop(&mut self) {
+        let Some(release) = self.release.take() else {
+            return;
+        };
+        // Awaited so that a rejected release promise is handled (and logged)
+        // rather than left as an unhandled rejection.
+        napi::bindgen_prelude::spawn(async move {
+            let released: std::result::Result<UnknownReturnValue, _> =
+                call(&release, (), "lock release").await;
+            if let Err(error) = released {
+                tracing::warn!(%error, "a store lock was not released");
+            }
+        });
+    }
 }
 
 /// [`TokenStoreCallbacks`] as a [`TokenStore`].
@@ -103,11 +148,56 @@ impl TokenStore for JsStore {
     async fn set(&self, key: &str, value: String) -> std::result::Result<(), StoreError> {
         let _: UnknownReturnValue = call(
             &self.callbacks.set,
-            FnArgs::from((key.to_owned(), value)),
+            FnArgs::from((key.to_owned(), value, None)),
             "set",
         )
         .await?;
         Ok(())
+    }
+
+    async fn set_expiring(
+        &self,
+        key: &str,
+        value: String,
+        expires_at: u64,
+    ) -> std::result::Result<(), StoreError> {
+        let millis = expires_at as f64 * 1000.0;
+        let _: UnknownReturnValue = call(
+            &self.callbacks.set,
+            FnArgs::from((key.to_owned(), value, Some(millis))),
+            "set",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn take(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
+        match &self.callbacks.take {
+            Some(take) => call(take, key.to_owned(), "take").await,
+            None => {
+                // The trait's default: get and delete under this store's lock.
+                let Some(_lock) = self.lock(&format!("take/{key}")).await? else {
+                    return Err(StoreError::Backend(
+                        "this store has neither take nor lock, so it cannot burn a pending sign-in atomically; add take".into(),
+                    ));
+                };
+                let value = self.get(key).await?;
+                if value.is_some() {
+                    self.delete(key).await?;
+                }
+                Ok(value)
+            }
+        }
+    }
+
+    async fn lock(&self, key: &str) -> std::result::Result<Option<StoreLock>, StoreError> {
+        let Some(lock) = &self.callbacks.lock else {
+            return Ok(None);
+        };
+        let release: Option<Callback<()>> = call(lock, key.to_owned(), "lock").await?;
+        Ok(release.map(|release| StoreLock::new(JsLock {
+            release: Some(release),
+        })))
     }
 
     async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
