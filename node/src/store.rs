@@ -195,9 +195,11 @@ impl TokenStore for JsStore {
             return Ok(None);
         };
         let release: Option<Callback<()>> = call(lock, key.to_owned(), "lock").await?;
-        Ok(release.map(|release| StoreLock::new(JsLock {
-            release: Some(release),
-        })))
+        Ok(release.map(|release| {
+            StoreLock::new(JsLock {
+                release: Some(release),
+            })
+        }))
     }
 
     async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
