@@ -185,11 +185,22 @@ impl Inner {
     }
 
     fn reconnect(&self) -> Failure {
-        mcp_oauth_core::Error::ReauthRequired {
-            server: self.session.borrow().grant.server_url.clone(),
+        let server = self.session.borrow().grant.server_url.clone();
+        Failure::from(mcp_oauth_core::Error::ReauthRequired {
+            server: server.clone(),
             cause: None,
+        })
+        .for_connection(server)
+    }
+
+    /// Names this connection in a "sign in again" failure.
+    fn name_in(&self, failure: Failure) -> Failure {
+        if failure.code == "reauth_required" {
+            let server = self.session.borrow().grant.server_url.clone();
+            failure.for_connection(server)
+        } else {
+            failure
         }
-        .into()
     }
 
     async fn persist(&self) -> Result<(), Failure> {
@@ -215,7 +226,7 @@ impl Inner {
         *inner.refreshing.borrow_mut() = Some(promise.clone());
         let inner = Rc::clone(inner);
         spawn_local(async move {
-            let outcome = inner.refresh_once().await;
+            let outcome = inner.refresh_once().await.map_err(|f| inner.name_in(f));
             inner.refreshing.borrow_mut().take();
             let _ = match outcome {
                 Ok(token) => resolve.call1(&JsValue::NULL, &token.into()),

@@ -31,6 +31,9 @@ pub struct Failure {
     pub code: &'static str,
     /// The human-readable message.
     pub message: String,
+    /// The connection the failure is about (`reauth_required`), exposed as
+    /// `error.connectionId`: its server URL, which is its storage key.
+    pub connection_id: Option<String>,
 }
 
 impl Failure {
@@ -39,7 +42,14 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            connection_id: None,
         }
+    }
+
+    /// The same failure, naming the connection it is about.
+    pub fn for_connection(mut self, connection_id: impl Into<String>) -> Self {
+        self.connection_id = Some(connection_id.into());
+        self
     }
 
     /// Unusable options or saved state.
@@ -58,6 +68,9 @@ impl Failure {
         error.set_name("McpOAuthError");
         // Setting a property on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&error, &"code".into(), &self.code.into());
+        if let Some(id) = &self.connection_id {
+            let _ = js_sys::Reflect::set(&error, &"connectionId".into(), &id.into());
+        }
         error.into()
     }
 }
