@@ -30,8 +30,8 @@ export declare class Connection {
   /**
    * A valid access token, refreshed first if it expires within a minute.
    * Concurrent callers share one refresh. Rejects with `code:
-   * 'reauth_required'` (or the refresh's own code, such as `invalid_grant`)
-   * when only a new sign-in can help.
+   * 'reauth_required'` and this connection's `connectionId` when only
+   * signing in again can help (the message says why, e.g. `invalid_grant`).
    */
   accessToken(): Promise<string>
   /** What a UI should show. */
@@ -164,8 +164,9 @@ export interface CompleteOptions {
 export interface ConnectionStatus {
   /**
    * `connected`: usable (tokens refresh silently). `expired`: a refresh
-   * failed; offer Reconnect. `reauth_required`: the token expired and there
-   * is no way to refresh it; offer Reconnect.
+   * could not reach the authorization server; the next use tries again.
+   * `reauth_required`: only signing in again helps (no refresh token, or the
+   * server refused it); offer Reconnect.
    */
   state: 'connected' | 'expired' | 'reauth_required'
   /**

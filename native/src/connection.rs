@@ -258,6 +258,20 @@ impl Connection {
 
     async fn refresh_locked(&self, session: &mut Session) -> Result<Secret, Error> {
         let client = &self.inner.client;
+        // Across processes and instances: hold the store's lock for this
+        // connection, and use a token another one obtained meanwhile instead of
+        // spending the (rotating) refresh token again. Saved before release.
+        let _store_lock = client.store.lock_session(self.id()).await?;
+        if let Ok(Some(stored)) = client.store.connection(self.id()).await {
+            if stored.session.tokens != session.tokens {
+                // Newer than ours: its refresh token is the one still valid.
+                *session = stored.session;
+                if session.decide(client.now()) == TokenDecision::Use {
+                    tracing::info!("another instance refreshed the token; using its token");
+                    return Ok(session.tokens.access_token.clone());
+                }
+            }
+        }
         let request = session.refresh_request_at(client.now())?;
         let mut attempt = 0;
         let response: HttpResponse = loop {

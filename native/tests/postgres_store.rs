@@ -19,10 +19,14 @@ fn connection_string() -> String {
 
 /// A store on `table`, with its own connection pool: one "instance".
 async fn instance(table: &str) -> PostgresStore {
+    instance_with_pool(table, 8).await
+}
+
+async fn instance_with_pool(table: &str, connections: usize) -> PostgresStore {
     let config: tokio_postgres::Config = connection_string().parse().expect("config");
     let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
     let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(8)
+        .max_size(connections)
         .build()
         .expect("pool");
     PostgresStore::from_pool(pool, table).await.expect("store")
@@ -154,6 +158,38 @@ async fn a_lock_excludes_other_instances_until_dropped() {
     // Locks are per name.
     let _one = a.lock("session/x").await.unwrap().expect("a lock");
     let _other = b.lock("session/y").await.unwrap().expect("a lock");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_never_starve_the_lock_holder_of_connections() {
+    // A holder reads and writes while holding the lock; with more waiters than
+    // pooled connections, a waiter holding a connection would deadlock it.
+    let store = Arc::new(instance_with_pool("t_starve", 2).await);
+    store.set("session/c", "0".into()).await.unwrap();
+    let workers: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let _lock = store.lock("session/c").await.unwrap();
+                let n: u32 = store
+                    .get("session/c")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                store.set("session/c", (n + 1).to_string()).await.unwrap();
+            })
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        for worker in workers {
+            worker.await.unwrap();
+        }
+    })
+    .await
+    .expect("no deadlock");
+    assert_eq!(store.get("session/c").await.unwrap().as_deref(), Some("12"));
 }
 
 #[tokio::test]

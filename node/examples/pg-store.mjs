@@ -14,6 +14,9 @@
 // - lock: a session-level advisory lock on a client checked out of the pool for
 //   as long as the lock is held; the returned function unlocks and returns the
 //   client. If the process dies, the database ends its session and the lock.
+//   In this process, waiters for one key queue before checking a client out,
+//   and at most half the pool holds locks: a lock holder always finds a client
+//   for its own reads and writes, however many requests wait behind it.
 //
 // With `sealKeys` on the client, every value is sealed before it gets here, so
 // the table holds no readable token.
@@ -43,6 +46,8 @@ export async function pgStore(pool, { table = 'mcp_oauth_store' } = {}) {
   }
 
   const live = '(expires_at IS NULL OR expires_at > now())'
+  const queues = new Map() // lock name -> the promise the next waiter waits for
+  const holders = semaphore(Math.max(1, Math.floor((pool.options.max ?? 10) / 2)))
   return {
     async get(key) {
       const { rows } = await pool.query(`SELECT value FROM ${table} WHERE key = $1 AND ${live}`, [key])
@@ -70,11 +75,25 @@ export async function pgStore(pool, { table = 'mcp_oauth_store' } = {}) {
     },
     async lock(key) {
       const id = `mcp-oauth:${table}:${key}`
-      const held = await pool.connect()
+      const previous = queues.get(key) ?? Promise.resolve()
+      let leave
+      const turn = new Promise((resolve) => (leave = resolve))
+      const tail = previous.then(() => turn)
+      queues.set(key, tail)
+      const done = () => {
+        leave()
+        if (queues.get(key) === tail) queues.delete(key)
+      }
+      await previous
+      const free = await holders.acquire()
+      let held
       try {
+        held = await pool.connect()
         await held.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [id])
       } catch (error) {
-        held.release(error)
+        held?.release(error)
+        free()
+        done()
         throw error
       }
       let released = false
@@ -87,8 +106,30 @@ export async function pgStore(pool, { table = 'mcp_oauth_store' } = {}) {
         } catch (error) {
           // Closing the session releases its locks.
           held.release(error)
+        } finally {
+          free()
+          done()
         }
       }
+    },
+  }
+}
+
+/** A counting semaphore: `await acquire()` resolves to its release function. */
+function semaphore(count) {
+  const waiting = []
+  const release = () => {
+    const next = waiting.shift()
+    if (next) next(release)
+    else count++
+  }
+  return {
+    acquire() {
+      if (count > 0) {
+        count--
+        return Promise.resolve(release)
+      }
+      return new Promise((resolve) => waiting.push(resolve))
     },
   }
 }

@@ -178,6 +178,11 @@ impl Stored {
             .await
     }
 
+    /// The store's lock for one connection's session, if the store has locks.
+    pub async fn lock_session(&self, connection_id: &str) -> Result<Option<StoreLock>, StoreError> {
+        self.store.lock(&session_key(connection_id)).await
+    }
+
     /// Forgets a connection's tokens.
     pub async fn delete_session(&self, connection_id: &str) -> Result<(), StoreError> {
         self.store.delete(&session_key(connection_id)).await

@@ -15,7 +15,10 @@
 //! - [`TokenStore::lock`] is a session-level advisory lock
 //!   (`pg_advisory_lock`) on a connection taken from the pool for as long as the
 //!   guard lives; dropping the guard unlocks and returns the connection. If the
-//!   process dies, the database ends its session and the lock with it.
+//!   process dies, the database ends its session and the lock with it. Within
+//!   the process, waiters for one key queue before taking a connection, and at
+//!   most half the pool holds locks, so a lock holder always finds a connection
+//!   for its reads and writes (waiters cannot starve it).
 //! - Rows written with [`TokenStore::set_expiring`] are invisible after their
 //!   expiry and deleted by later expiring writes, so abandoned sign-ins do not
 //!   pile up.
@@ -28,7 +31,10 @@
 use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
 
 /// The table used unless another is named.
@@ -42,6 +48,10 @@ pub struct PostgresStore {
     pool: Pool,
     table: String,
     lock_timeout: Duration,
+    /// One queue per lock name in this process.
+    local: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    /// Connections that may hold locks at once: half the pool.
+    holders: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -100,10 +110,13 @@ impl PostgresStore {
                 "postgres table name {table:?} must be lowercase letters, digits and '_'"
             )));
         }
+        let holders = Arc::new(Semaphore::new((pool.status().max_size / 2).max(1)));
         let store = Self {
             pool,
             table: table.to_owned(),
             lock_timeout: LOCK_TIMEOUT,
+            local: Mutex::new(HashMap::new()),
+            holders,
         };
         store.create_table().await?;
         Ok(store)
@@ -113,6 +126,21 @@ impl PostgresStore {
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
+    }
+
+    /// This process's queue for lock `key`.
+    fn local_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut local = self
+            .local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(existing) = local.get(key).and_then(Weak::upgrade) {
+            return existing;
+        }
+        local.retain(|_, queue| queue.strong_count() > 0);
+        let queue = Arc::new(tokio::sync::Mutex::new(()));
+        local.insert(key.to_owned(), Arc::downgrade(&queue));
+        queue
     }
 
     async fn connection(&self) -> Result<Object, StoreError> {
@@ -181,9 +209,13 @@ impl PostgresStore {
 }
 
 /// A held advisory lock: the connection it lives on, and how to release it.
+/// The in-process queue and the holder's permit are released after the unlock
+/// is sent (fields drop after `drop`).
 struct AdvisoryLock {
     connection: Option<Object>,
     id: String,
+    _holder: OwnedSemaphorePermit,
+    _queue: OwnedMutexGuard<()>,
 }
 
 impl Drop for AdvisoryLock {
@@ -291,10 +323,27 @@ impl TokenStore for PostgresStore {
     }
 
     async fn lock(&self, key: &str) -> Result<Option<StoreLock>, StoreError> {
+        let timed_out = || {
+            StoreError::Backend(format!(
+                "postgres lock {key}: still held by another instance after {}s",
+                self.lock_timeout.as_secs()
+            ))
+        };
+        let started = tokio::time::Instant::now();
+        // Queueing here is cancellation-safe: no connection is held yet.
+        let (queue, holder) = tokio::time::timeout(self.lock_timeout, async {
+            let queue = self.local_lock(key).lock_owned().await;
+            let holder = Arc::clone(&self.holders).acquire_owned().await;
+            (queue, holder)
+        })
+        .await
+        .map_err(|_| timed_out())?;
+        let holder = holder.map_err(|e| backend("lock", e))?;
+        let remaining = self.lock_timeout.saturating_sub(started.elapsed());
         let connection = self.connection().await?;
         let id = format!("mcp-oauth:{}:{key}", self.table);
         let outcome = tokio::time::timeout(
-            self.lock_timeout,
+            remaining,
             connection.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&id]),
         )
         .await;
@@ -302,15 +351,14 @@ impl TokenStore for PostgresStore {
             Ok(Ok(_)) => Ok(Some(StoreLock::new(AdvisoryLock {
                 connection: Some(connection),
                 id,
+                _holder: holder,
+                _queue: queue,
             }))),
             Ok(Err(error)) => Err(db("lock", error)),
             Err(_) => {
                 // The wait may still succeed server-side: never pool that session.
                 drop(Object::take(connection));
-                Err(StoreError::Backend(format!(
-                    "postgres lock {key}: still held by another instance after {}s",
-                    self.lock_timeout.as_secs()
-                )))
+                Err(timed_out())
             }
         }
     }
