@@ -20,8 +20,7 @@ pub fn from_native(env: &Env, error: &mcp_oauth::Error) -> napi::Error {
     let Some(connection_id) = error.connection_id() else {
         return js_error(env, error.code(), &error.to_string());
     };
-    let js = JsError::from(napi::Error::new(error.code(), error.to_string()))
-        .into_unknown(*env);
+    let js = JsError::from(napi::Error::new(error.code(), error.to_string())).into_unknown(*env);
     // Setting a property on a fresh Error cannot fail; if it did, the error
     // would still carry its code and message.
     if let Ok(mut object) = js.coerce_to_object() {
