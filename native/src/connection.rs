@@ -263,8 +263,8 @@ impl Connection {
         // spending the (rotating) refresh token again. Saved before release.
         let _store_lock = client.store.lock_session(self.id()).await?;
         if let Ok(Some(stored)) = client.store.connection(self.id()).await {
-            if stored.session.tokens != session.tokens {
-                // Newer than ours: its refresh token is the one still valid.
+            if stored.session.tokens.access_token != session.tokens.access_token {
+                // Another instance renewed: its refresh token is the valid one.
                 *session = stored.session;
                 if session.decide(client.now()) == TokenDecision::Use {
                     tracing::info!("another instance refreshed the token; using its token");
