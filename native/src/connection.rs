@@ -262,7 +262,12 @@ impl Connection {
         // connection, and use a token another one obtained meanwhile instead of
         // spending the (rotating) refresh token again. Saved before release.
         let _store_lock = client.store.lock_session(self.id()).await?;
-        if let Ok(Some(stored)) = client.store.connection(self.id()).await {
+        // After a failed save the store holds an older grant than this one.
+        let stored = match self.inner.unsaved.load(Ordering::SeqCst) {
+            true => None,
+            false => client.store.connection(self.id()).await.ok().flatten(),
+        };
+        if let Some(stored) = stored {
             if stored.session.tokens.access_token != session.tokens.access_token {
                 // Another instance renewed: its refresh token is the valid one.
                 *session = stored.session;
