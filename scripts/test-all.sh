@@ -42,6 +42,8 @@ bash scripts/test-node.sh
 
 step "web backends: PostgreSQL store, Express backend in headless Chromium, two instances"
 bash scripts/test-web-backend.sh
+step "interop: CLI and Node addon against oidc-provider"
+bash tests/interop/run.sh
 
 step "browser package (WASM) in headless Chromium"
 bash scripts/test-wasm.sh

@@ -8,6 +8,7 @@ use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
 use crate::pending::SignInError;
 use crate::registration::RegistrationError;
+use crate::revocation::RevocationError;
 use crate::scope::StepUpExhausted;
 use crate::seal::SealError;
 use crate::token::{OAuthErrorCode, TokenError};
@@ -34,6 +35,9 @@ pub enum Error {
     /// The token endpoint refused or answered badly.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// Revoking tokens at sign-out failed (they are forgotten locally anyway).
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
     /// Step-up authorization gave up.
     #[error(transparent)]
     StepUp(#[from] StepUpExhausted),
@@ -122,6 +126,7 @@ impl Error {
                 | TokenError::Invalid(_)
                 | TokenError::UnsupportedTokenType(_) => "invalid_token_response",
             },
+            Error::Revocation(_) => "revocation_failed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
             Error::SignIn(e) => match e {

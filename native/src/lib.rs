@@ -26,7 +26,7 @@ pub mod progress;
 pub mod store;
 pub mod web;
 
-pub use client::{OAuthClient, OAuthClientBuilder};
+pub use client::{OAuthClient, OAuthClientBuilder, Revocation};
 pub use connection::Connection;
 pub use error::{Error, StoreError, TransportError};
 pub use mcp_oauth_core as core;

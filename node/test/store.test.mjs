@@ -9,7 +9,8 @@ import { startServer, headlessBrowser, mapStore, toolNames } from './helpers.mjs
 
 let server
 before(async () => {
-  server = await startServer(['--token-lifetime', '63'])
+  // 4 s tokens are due for refresh half-way through their life, 2 s after issue.
+  server = await startServer(['--token-lifetime', '4'])
 })
 after(async () => {
   await server?.stop()
@@ -67,7 +68,7 @@ test('a failing set during refresh is reported, and no token is lost', async () 
   const refreshes = await server.count('POST', '/token')
   const first = await connection.accessToken()
   broken = true
-  await sleep(3_500) // due for refresh
+  await sleep(2_500) // due for refresh
   await assert.rejects(connection.accessToken(), (error) => {
     assert.equal(error.code, 'store_error')
     assert.match(error.message, /set callback .*safeStorage unavailable/)

@@ -237,7 +237,12 @@ async fn drive(flow: &RefCell<Flow>) -> Result<Stop, Failure> {
         let action = flow.borrow().next_action();
         match action {
             Action::Send(request) => {
-                let response = fetch::execute(&request).await?;
+                let response = match fetch::execute(&request).await {
+                    Ok(response) => response,
+                    // An optional lookup (often refused by CORS) goes on without.
+                    Err(_) if flow.borrow_mut().on_unreachable() => continue,
+                    Err(unreachable) => return Err(unreachable),
+                };
                 flow.borrow_mut().on_response(response, now())?;
             }
             Action::Authorize { url, redirect_uri } => {

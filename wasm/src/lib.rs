@@ -26,6 +26,7 @@ pub mod connection;
 pub mod error;
 mod fetch;
 pub mod flow;
+pub mod inspect;
 mod options;
 pub mod popup;
 mod storage;
@@ -111,6 +112,24 @@ export interface ConnectionStatus {
   state: "connected" | "expired" | "reauth_required";
   /** Seconds since the epoch when the access token expires, if known. */
   expiresAt?: number;
+}
+
+/** How a server signs clients in, from `inspect(url)`, before sign-in. */
+export interface ServerInfo {
+  issuer: string;
+  /** The protected resource, when the URL was one. */
+  resource?: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  /** The client authentication methods the server lists (absent: not listed). */
+  tokenEndpointAuthMethodsSupported?: string[];
+  /** A manually registered client needs a secret (`none` is not listed). */
+  clientSecretRequired: boolean;
+  registration: "open" | "closed" | "absent" | "unknown";
+  scopesSupported?: string[];
+  resourceScopesSupported?: string[];
+  clientIdMetadataDocumentSupported: boolean;
+  revocationSupported: boolean;
 }
 
 /** Every error this package throws or rejects with. */

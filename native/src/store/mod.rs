@@ -9,11 +9,18 @@
 //! [`Stored`] puts typed accessors on top; [`SealedStore`] encrypts every value
 //! of any store.
 //!
-//! Beyond get/set/delete, a store may offer what several processes sharing it
-//! need: an exclusive [`TokenStore::lock`] (the engine holds it around a
-//! refresh, so instances refresh once between them) and an atomic
-//! [`TokenStore::take`] (a pending sign-in is burned before its code is
-//! exchanged, so a replayed callback finds nothing).
+//! A store shared by several processes or instances may offer a lock
+//! ([`TokenStore::lock`]): the engine holds `session/<connection id>` around a
+//! refresh and re-reads the session after taking it, so that a refresh token is
+//! used once however many processes find the access token expired at the same
+//! time (RFC 9700 §4.14.2: servers that rotate refresh tokens revoke the whole
+//! grant when a used one comes back). [`FileStore`] locks with an OS file lock,
+//! [`MemoryStore`] within the process.
+//!
+//! A store may also take a value atomically ([`TokenStore::take`]: a pending
+//! sign-in is burned before its code is exchanged, so a replayed callback finds
+//! nothing) and be told when a value may be forgotten
+//! ([`TokenStore::set_expiring`]).
 
 mod file;
 mod memory;
@@ -21,7 +28,7 @@ mod memory;
 mod postgres;
 mod sealed;
 
-pub use file::FileStore;
+pub use file::{FileStore, MovedAside};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
@@ -49,7 +56,8 @@ pub struct StoreLock {
 }
 
 impl StoreLock {
-    /// Wraps whatever releases the lock when dropped.
+    /// Wraps whatever releases the lock when dropped (a file lock, a database
+    /// transaction, a callback to call).
     pub fn new(guard: impl Send + Sync + 'static) -> Self {
         Self {
             _guard: Box::new(guard),
@@ -59,7 +67,7 @@ impl StoreLock {
 
 impl std::fmt::Debug for StoreLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StoreLock(..)")
+        f.write_str("StoreLock(held)")
     }
 }
 
@@ -78,7 +86,6 @@ pub trait TokenStore: Send + Sync {
             "this token store cannot list its entries".into(),
         ))
     }
-
     /// An exclusive lock named `key`, held across every process or instance that
     /// shares this store until the guard is dropped. `Ok(None)`: this store has no
     /// such lock (the engine's in-process single-flight still applies).
