@@ -38,8 +38,11 @@ export declare class Connection {
   status(): Promise<ConnectionStatus>
   /** Refreshes the access token now, whatever its expiry, and returns the new one. */
   refresh(): Promise<string>
-  /** Forgets this connection's stored tokens. */
-  disconnect(): Promise<void>
+  /**
+   * Signs out: revokes the tokens at the server when it offers RFC 7009
+   * revocation, and forgets them here in any case.
+   */
+  disconnect(): Promise<SignOutResult>
   /**
    * Sends `request` with the bearer token: a `401` refreshes once and retries,
    * a `403 insufficient_scope` signs in again with the wider scope (through
@@ -71,8 +74,17 @@ export declare class OAuthClient {
   connection(connectionId: string): Promise<Connection | null>
   /** The ids of every stored connection (a callback store needs `keys`). */
   connectionIds(): Promise<string[]>
-  /** Forgets the stored tokens of `connectionId`. */
-  disconnect(connectionId: string): Promise<void>
+  /**
+   * Signs out of `connectionId`: revokes its tokens at the server when it
+   * offers RFC 7009 revocation, and forgets them here in any case.
+   */
+  disconnect(connectionId: string): Promise<SignOutResult>
+  /**
+   * What a connect form needs before sign-in, for a server URL, an issuer or
+   * an authorization-endpoint URL: issuer, client authentication methods,
+   * whether a client secret is required, registration, scopes.
+   */
+  inspect(url: string): Promise<ServerInfo>
   /**
    * Web backends: starts a sign-in whose callback goes to `redirectUri` (a
    * route of this backend) for `subject`, the app's signed-in user, stored
@@ -342,6 +354,32 @@ export interface SealKeyOptions {
   key: string
 }
 
+/** How a server signs clients in, found before sign-in. */
+export interface ServerInfo {
+  /** The authorization server's issuer. */
+  issuer: string
+  /** The protected resource, when the URL was one. */
+  resource?: string
+  /** Where the user authorizes. */
+  authorizationEndpoint: string
+  /** Where tokens are issued. */
+  tokenEndpoint: string
+  /** The client authentication methods the server lists (absent: not listed). */
+  tokenEndpointAuthMethodsSupported?: Array<string>
+  /** Whether a manually registered client needs a secret (`none` not listed). */
+  clientSecretRequired: boolean
+  /** Whether dynamic client registration is open. */
+  registration: 'open' | 'closed' | 'absent' | 'unknown'
+  /** The scopes the authorization server lists. */
+  scopesSupported?: Array<string>
+  /** The scopes the protected resource lists, when the URL was one. */
+  resourceScopesSupported?: Array<string>
+  /** Whether Client ID Metadata Documents are accepted. */
+  clientIdMetadataDocumentSupported: boolean
+  /** Whether tokens are revoked at sign-out (RFC 7009). */
+  revocationSupported: boolean
+}
+
 /** What `begin` returns: where to send the user, and the sign-in's `state`. */
 export interface SignInStart {
   /** Redirect the popup (or the page) here. */
@@ -350,6 +388,26 @@ export interface SignInStart {
   state: string
   /** When the sign-in stops being accepted, in milliseconds since the epoch. */
   expiresAt: number
+}
+
+/** A revocation failure. */
+export interface SignOutError {
+  /** The stable error code. */
+  code: string
+  /** What happened. */
+  message: string
+}
+
+/** What signing out did at the server; the tokens are forgotten locally anyway. */
+export interface SignOutResult {
+  /**
+   * `revoked`: the server revoked the grant. `unsupported`: it offers no
+   * revocation. `failed`: revocation failed (see `error`). `not_signed_in`:
+   * nothing was stored.
+   */
+  revocation: 'revoked' | 'unsupported' | 'failed' | 'not_signed_in'
+  /** Why revocation failed: `{ code, message }`. */
+  error?: SignOutError
 }
 
 /**
