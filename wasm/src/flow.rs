@@ -49,7 +49,7 @@ pub fn start_dynamic(
         let storage = Storage::from_options(&options)?;
         let config =
             options::parse::<DynamicOptions>(&options_json(&options)?, "startDynamic options")?
-                .into_config();
+                .into_config()?;
         let flow: Flow = DynamicFlow::new(config, &mut OsEntropy)
             .map_err(Failure::from)?
             .into();
