@@ -11,6 +11,8 @@
 //!   (`index.js`) is built.
 //! - [`store::JsStore`] and [`opener::JsOpener`]: JavaScript callbacks (a token
 //!   store, `shell.openExternal`) called through thread-safe functions.
+//! - [`web`]: web backends: `begin` / `complete` on the backend's own callback
+//!   URL, `callbackPage()` for the popup, `generateSealKey()`.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
 //! - [`server`]: the authorization-server toolkit (the `server` export), for
 //!   apps that run their own OAuth server.
@@ -22,3 +24,4 @@ pub mod error;
 pub mod opener;
 pub mod server;
 pub mod store;
+pub mod web;

@@ -46,12 +46,14 @@ test('100 concurrent accessToken() calls at expiry make one refresh request', as
   assert.equal(await server.count('POST', '/token'), 2, 'the code exchange and exactly one refresh')
 })
 
-test('a rejected refresh fails with invalid_grant and the status becomes expired', async () => {
-  const { connection } = await signedIn(['--refresh-fails'])
+test('a rejected refresh is reauth_required naming the connection, and so is the status', async () => {
+  const { server, connection } = await signedIn(['--refresh-fails'])
   await sleep(UNTIL_DUE_MS)
   await assert.rejects(connection.accessToken(), (error) => {
-    assert.equal(error.code, 'invalid_grant')
+    assert.equal(error.code, 'reauth_required')
+    assert.equal(error.connectionId, server.url)
+    assert.match(error.message, /invalid_grant/)
     return true
   })
-  assert.equal((await connection.status()).state, 'expired')
+  assert.equal((await connection.status()).state, 'reauth_required')
 })

@@ -52,7 +52,7 @@ pub fn start_dynamic(
         let options =
             options::parse::<DynamicOptions>(&options_json(&options)?, "startDynamic options")?;
         let wants_dpop = options.wants_dpop();
-        let mut config = options.into_config();
+        let mut config = options.into_config()?;
         if wants_dpop {
             // Used only if the authorization server turns out to offer DPoP.
             config.dpop_key = dpop::generate().await?;

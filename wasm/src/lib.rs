@@ -47,6 +47,22 @@ export interface TokenStorage {
   set(key: string, value: string): void | Promise<void>;
   /** Forgets `key` (on `disconnect()`). */
   remove(key: string): void | Promise<void>;
+  /**
+   * Seal every value before `set` (and open it after `get`) with these keys: the
+   * first seals, all open, so keys rotate. A `key` is 32 random bytes in base64
+   * or base64url. A value that does not open (altered, moved to another key,
+   * unknown key) is a `store_error`.
+   */
+  sealKeys?: Array<{ id: string; key: string }>;
+}
+
+/** A client registered beforehand with one authorization server. */
+export interface PreRegisteredClient {
+  /** The authorization server's issuer; the client is never sent to another. */
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  authMethod?: "none" | "client_secret_basic" | "client_secret_post";
 }
 
 /** Sign-in with discovery and registration (MCP servers). */
@@ -67,6 +83,8 @@ export interface DynamicOptions {
    * IndexedDB, so a restored connection keeps proving possession.
    */
   dpop?: boolean;
+  /** Clients registered beforehand, used when discovery finds their issuer. */
+  preRegistered?: PreRegisteredClient[];
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
 }
@@ -98,7 +116,7 @@ export interface ResumeOptions {
 
 /** What a UI shows for a connection. */
 export interface ConnectionStatus {
-  state: "connected" | "expired" | "reconnect_needed";
+  state: "connected" | "expired" | "reauth_required";
   /** Seconds since the epoch when the access token expires, if known. */
   expiresAt?: number;
 }
@@ -124,9 +142,11 @@ export interface ServerInfo {
 /** Every error this package throws or rejects with. */
 export interface McpOAuthError extends Error {
   name: "McpOAuthError";
-  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reconnect_needed`, ...). */
+  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reauth_required`, ...). */
   code: string;
   /** With `step_up_required`: the scope to sign in with again (`startDynamic({ ..., scope })`). */
   scope?: string;
+  /** With `reauth_required`: the connection (its server URL) to sign in again. */
+  connectionId?: string;
 }
 "#;

@@ -3,7 +3,9 @@
 //! functions (the storage callbacks) are taken out before this point.
 
 use crate::error::Failure;
+use mcp_oauth_core::client_auth::AuthMethod;
 use mcp_oauth_core::flow::{DynamicConfig, ManualConfig};
+use mcp_oauth_core::registration::PreRegisteredClient;
 use mcp_oauth_core::Secret;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -22,6 +24,8 @@ pub(crate) struct DynamicOptions {
     /// Whether to bind the tokens to a WebCrypto key where the server offers DPoP.
     #[serde(default = "yes")]
     dpop: bool,
+    #[serde(default)]
+    pre_registered: Vec<PreRegistered>,
     /// The storage callbacks, read separately (functions do not survive JSON).
     #[serde(default)]
     storage: Option<IgnoredAny>,
@@ -29,6 +33,41 @@ pub(crate) struct DynamicOptions {
 
 fn yes() -> bool {
     true
+}
+
+/// A client registered beforehand with the authorization server `issuer`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PreRegistered {
+    issuer: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    auth_method: Option<String>,
+}
+
+impl PreRegistered {
+    fn into_client(self) -> Result<PreRegisteredClient, Failure> {
+        let auth_method = match self.auth_method.as_deref() {
+            None => None,
+            Some(name) => Some(AuthMethod::from_name(name).ok_or_else(|| {
+                Failure::config(format!(
+                    "preRegistered authMethod {name:?}: use none, client_secret_basic or client_secret_post"
+                ))
+            })?),
+        };
+        Ok(PreRegisteredClient {
+            issuer: Some(self.issuer),
+            client_id: self.client_id,
+            client_secret: self
+                .client_secret
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            auth_method,
+            private_key: None,
+        })
+    }
 }
 
 /// `scopes` as a space-separated string or a list.
@@ -71,12 +110,17 @@ impl DynamicOptions {
         self.dpop
     }
 
-    pub(crate) fn into_config(self) -> DynamicConfig {
+    pub(crate) fn into_config(self) -> Result<DynamicConfig, Failure> {
         let _ = self.storage;
         let mut config = DynamicConfig::new(self.server_url, self.redirect_uri, self.client_name);
         config.client_metadata_url = self.client_metadata_url.filter(|s| !s.is_empty());
         config.scope = self.scope.filter(|s| !s.trim().is_empty());
-        config
+        config.clients = self
+            .pre_registered
+            .into_iter()
+            .map(PreRegistered::into_client)
+            .collect::<Result<_, _>>()?;
+        Ok(config)
     }
 }
 
@@ -137,6 +181,31 @@ mod tests {
             .into_config();
         assert!(config.client_secret.is_none() && config.server_url.is_none());
         assert!(config.issuer.is_none() && config.scopes.is_none());
+    }
+
+    #[test]
+    fn pre_registered_clients_are_bound_to_their_issuer() {
+        let json = r#"{"serverUrl":"https://m/mcp","redirectUri":"https://app/cb","clientName":"n",
+            "preRegistered":[{"issuer":"https://as","clientId":"c","clientSecret":"s","authMethod":"client_secret_post"}]}"#;
+        let config = parse::<DynamicOptions>(json, "options")
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.clients.len(), 1);
+        assert_eq!(config.clients[0].issuer.as_deref(), Some("https://as"));
+        assert_eq!(
+            config.clients[0].auth_method,
+            Some(AuthMethod::ClientSecretPost)
+        );
+        let unbound = r#"{"serverUrl":"s","redirectUri":"r","clientName":"n","preRegistered":[{"clientId":"c"}]}"#;
+        let error = parse::<DynamicOptions>(unbound, "options").unwrap_err();
+        assert!(error.message.contains("issuer"), "{}", error.message);
+        let bad = r#"{"serverUrl":"s","redirectUri":"r","clientName":"n","preRegistered":[{"issuer":"i","clientId":"c","authMethod":"magic"}]}"#;
+        let error = parse::<DynamicOptions>(bad, "options")
+            .unwrap()
+            .into_config()
+            .unwrap_err();
+        assert_eq!(error.code, "invalid_config");
     }
 
     #[test]

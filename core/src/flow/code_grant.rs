@@ -45,6 +45,13 @@ pub struct CodeGrant {
     /// The exchange request, once the callback has been accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exchange: Option<HttpRequest>,
+    /// The DPoP key (and nonces) the sign-in binds its tokens to, carried by a
+    /// grant that leaves its flow to wait as a pending sign-in
+    /// ([`crate::pending`]), so that the code exchange on whichever instance
+    /// completes it is proven with the key the registration promised
+    /// (RFC 9449 §5). Inside a flow the flow holds the binding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop: Option<DpopBinding>,
 }
 
 /// Inputs to a [`CodeGrant`].
@@ -71,17 +78,40 @@ impl CodeGrant {
             redirect_uri: params.redirect_uri,
             code_verifier: secrets.code_verifier,
             exchange: None,
+            dpop: None,
         }
+    }
+
+    /// The same grant carrying `dpop`, the binding of the flow it leaves.
+    pub(crate) fn with_dpop(mut self, dpop: Option<DpopBinding>) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// The DPoP binding this grant carries (see [`CodeGrant::with_dpop`]).
+    pub(crate) fn dpop(&self) -> Option<&DpopBinding> {
+        self.dpop.as_ref()
+    }
+
+    /// The binding, to keep the server's nonce in.
+    pub(crate) fn dpop_mut(&mut self) -> Option<&mut DpopBinding> {
+        self.dpop.as_mut()
     }
 
     /// The URL to open in the browser.
     pub fn authorization_url(&self) -> Url {
+        self.authorization_url_with_state(&self.expectation.state)
+    }
+
+    /// The authorization URL carrying `state` instead of the one drawn for this
+    /// grant (a sealed pending sign-in travels as the state itself).
+    pub(crate) fn authorization_url_with_state(&self, state: &str) -> Url {
         AuthorizationRequest {
             endpoint: &self.authorization_endpoint,
             client_id: &self.grant.client.client_id,
             redirect_uri: &self.redirect_uri,
             scope: self.grant.scope.as_deref(),
-            state: &self.expectation.state,
+            state,
             code_challenge: &pkce::s256_challenge(self.code_verifier.expose()),
             resource: self.grant.resource.as_deref(),
         }
@@ -96,6 +126,11 @@ impl CodeGrant {
     /// The `state` the callback must carry.
     pub fn state(&self) -> &str {
         &self.expectation.state
+    }
+
+    /// Expect `state` on the callback instead of the drawn one.
+    pub(crate) fn expect_state(&mut self, state: String) {
+        self.expectation.state = state;
     }
 
     /// The client in use.
