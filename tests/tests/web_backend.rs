@@ -463,3 +463,78 @@ fn a_sealed_file_store_holds_no_readable_token() {
         server.shutdown().await;
     });
 }
+
+/// The public key in a DPoP proof's header.
+fn proof_jwk(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url");
+    serde_json::from_slice::<Value>(&bytes).expect("JSON header")["jwk"].clone()
+}
+
+#[test]
+fn a_dpop_sign_in_keeps_its_key_from_begin_to_complete_and_sealed_at_rest_in_both_modes() {
+    run(async {
+        let server = TestServer::start(TestServerConfig {
+            dpop: true,
+            dpop_nonce: true,
+            ..Default::default()
+        })
+        .await
+        .expect("server");
+        for mode in [PendingMode::Stored, PendingMode::Sealed] {
+            // Two instances sharing a (sealed) store: `begin` draws the key and
+            // registers the client as DPoP-bound; `complete` on the other
+            // instance must prove the code exchange with that same key, or the
+            // server refuses it.
+            let store = Arc::new(MemoryStore::new());
+            let a = backend(store.clone(), mode).build().expect("a");
+            let b = backend(store.clone(), mode).build().expect("b");
+            let started = a
+                .begin(preset(&server), REDIRECT, USER)
+                .await
+                .expect("begin");
+            println!(
+                "{mode:?} state with a DPoP key: {} characters",
+                started.state.len()
+            );
+            assert!(started.state.len() <= mcp_oauth::core::pending::MAX_SEALED_STATE_LEN);
+            let callback = browser(&started).await;
+            server.clear_log();
+            let connection = b.complete(&callback, USER).await.expect("complete");
+            let session = connection.session().await;
+            assert_eq!(session.tokens.token_type, "DPoP");
+            let key = session.dpop.clone().expect("a bound session").key;
+            let exchange = server.log();
+            let exchange: Vec<_> = exchange.iter().filter(|r| r.path == "/token").collect();
+            assert_eq!(exchange.last().expect("an exchange").status, 200);
+            for request in &exchange {
+                let proof = request.dpop.as_deref().expect("a proven exchange");
+                assert_eq!(proof_jwk(proof), json!(key.public_jwk), "{mode:?}");
+            }
+            assert!(tool_names(&connection, &server)
+                .await
+                .contains(&"echo".to_owned()));
+
+            // At rest the key is sealed with the tokens; the other instance
+            // restores the connection with its binding and keeps using it.
+            let private = key.private_key.clone().expect("core holds the key");
+            for (name, value) in contents(store.as_ref()).await {
+                assert!(value.starts_with("s1.2025-01."), "{name} is sealed");
+                assert!(!value.contains(private.expose()), "{name}");
+            }
+            let restored = a
+                .connection(CONNECTION)
+                .await
+                .expect("store")
+                .expect("a stored connection");
+            assert_eq!(restored.session().await.dpop.expect("bound").key, key);
+            assert!(tool_names(&restored, &server)
+                .await
+                .contains(&"echo".to_owned()));
+        }
+        server.shutdown().await;
+    });
+}

@@ -1199,6 +1199,111 @@ fn a_dpop_server_gets_proven_token_requests_and_a_bound_session() {
 }
 
 #[cfg(feature = "private-key-jwt")]
+/// The header of the DPoP proof a request carried.
+fn proof_header(request: &HttpRequest) -> Value {
+    use base64::Engine as _;
+    let jwt = request.header("DPoP").expect("a DPoP proof");
+    let header = jwt.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[cfg(feature = "private-key-jwt")]
+#[test]
+fn a_pending_sign_in_keeps_the_dpop_key_it_began_with_stored_or_sealed() {
+    use crate::pending::{PendingSignIn, MAX_SEALED_STATE_LEN};
+    use crate::seal::{SealKey, SealKeys};
+    const TOKEN: &str = "https://auth.example.com/token";
+    const LATER: u64 = NOW + 30;
+    let nonce_challenge = HttpResponse::new(
+        400,
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("DPoP-Nonce".into(), "as-nonce-1".into()),
+        ],
+        r#"{"error":"use_dpop_nonce"}"#,
+    );
+    let config = dpop_config();
+    let key = config.dpop_key.clone().unwrap();
+    let private = key.private_key.clone().unwrap();
+    let seal_keys = SealKeys::new([SealKey::new("k1", &[7; 32]).unwrap()]).unwrap();
+    for sealed in [false, true] {
+        let mut server = dynamic_server()
+            .get(
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                dpop_metadata(),
+            )
+            .once(Method::Post, TOKEN, nonce_challenge.clone())
+            .post(
+                TOKEN,
+                200,
+                json!({ "access_token": "at-1", "token_type": "DPoP", "expires_in": 3600 }),
+            );
+        // `begin`: discovery and registration (which promises DPoP), then the
+        // grant leaves its flow to wait for the callback.
+        let mut flow = dynamic(config.clone());
+        let redirect_uri = loop {
+            match flow.next_action() {
+                Action::Send(request) => flow.on_response(server.answer(request), NOW).unwrap(),
+                Action::Authorize { redirect_uri, .. } => break redirect_uri,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let registration: Value = serde_json::from_slice(&server.sent[3].body).unwrap();
+        assert_eq!(registration["dpop_bound_access_tokens"], true);
+        let record =
+            PendingSignIn::new(flow.into_code_grant().unwrap(), (), "user-42", NOW, 600).unwrap();
+        // Kept across instances: as a stored record, or sealed into `state`
+        // (the private key with it, never in the clear).
+        let (state, record) = if sealed {
+            let state = record.seal(&seal_keys, &mut entropy()).unwrap();
+            assert!(state.len() <= MAX_SEALED_STATE_LEN, "{}", state.len());
+            assert!(!state.contains(private.expose()));
+            let opened = PendingSignIn::<()>::unseal(&state, &seal_keys).unwrap();
+            (state, opened)
+        } else {
+            let state = record.stored_state().to_owned();
+            let json = record.to_json().unwrap();
+            (state, PendingSignIn::<()>::from_json(&json).unwrap())
+        };
+        // `complete`, elsewhere: the exchange is proven with the same key, and
+        // the token endpoint's nonce challenge is answered once.
+        let callback = server.consent(&record.authorization_url(&state), &redirect_uri);
+        let ((), mut exchange) = record
+            .complete(&callback, &state, "user-42", LATER)
+            .unwrap();
+        let sent_before = server.sent.len();
+        let mut retried = false;
+        let response = loop {
+            let proof = exchange.dpop_proof(LATER, &mut entropy()).unwrap();
+            let jwt = exchange.sign_proof(proof.expect("a proof")).unwrap();
+            let response = server.answer(exchange.request().clone().with_header("DPoP", jwt));
+            if exchange.dpop_retry(&response, retried) {
+                retried = true;
+                continue;
+            }
+            break response;
+        };
+        let exchanges = &server.sent[sent_before..];
+        assert_eq!(exchanges.len(), 2, "one nonce retry");
+        for request in exchanges {
+            assert_eq!(proof_header(request)["jwk"], json!(key.public_jwk));
+            assert_eq!(proof_claims(request)["htu"], TOKEN);
+            assert_eq!(proof_claims(request)["iat"], LATER);
+        }
+        assert!(proof_claims(&exchanges[0]).get("nonce").is_none());
+        assert_eq!(proof_claims(&exchanges[1])["nonce"], "as-nonce-1");
+        let session = exchange.on_response(&response, LATER).unwrap();
+        assert_eq!(session.authorization().expose(), "DPoP at-1");
+        assert_eq!(session.dpop.expect("bound").key, key);
+    }
+}
+
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn a_server_without_dpop_gets_no_proofs_even_when_a_key_is_offered() {
     let mut server = dynamic_server();
