@@ -7,8 +7,12 @@
 //! `aud` is the authorization server's issuer (RFC 7523 §3 allows the issuer or the
 //! token endpoint; the issuer is what current drafts recommend and what the MCP
 //! client-credentials extension checks), plus `iat`, `exp` and a fresh `jti`. ES256
-//! (P-256, RFC 7518 §3.4) is implemented, in pure Rust so that it builds for
-//! WebAssembly; the signature is deterministic (RFC 6979).
+//! (P-256, RFC 7518 §3.4) is implemented, in pure Rust, with a deterministic
+//! signature (RFC 6979), behind the `private-key-jwt` cargo feature (on by
+//! default). The browser package builds without it: a browser cannot keep a
+//! private key secret, and the P-256 stack would be a large share of its `.wasm`.
+//! Without the feature the types stay (stored clients still deserialize), and
+//! signing fails with [`ClientAuthError::SignerNotBuilt`].
 //!
 //! RFC 8414 §2 says an absent `token_endpoint_auth_methods_supported` means
 //! `client_secret_basic`; in practice servers that omit it often accept public
@@ -97,6 +101,13 @@ pub enum ClientAuthError {
     /// The signing key could not be read or used.
     #[error("the client's signing key is unusable: {0}")]
     InvalidKey(String),
+    /// This build has no signer for the key's algorithm (the `private-key-jwt`
+    /// feature is off, as in the browser package).
+    #[error("this build cannot sign {algorithm} client assertions: private_key_jwt needs the `private-key-jwt` feature of mcp-oauth-core")]
+    SignerNotBuilt {
+        /// The JWS algorithm that was asked for.
+        algorithm: &'static str,
+    },
     /// A client assertion needs the current time, which this call did not have.
     #[error("a private_key_jwt client assertion needs the current time; use the time-aware variant of this request")]
     TimeRequired,
@@ -336,6 +347,7 @@ pub fn client_assertion(
 }
 
 /// ES256: ECDSA P-256 over SHA-256, as the 64-byte `r || s` JWS wants (RFC 7518 §3.4).
+#[cfg(feature = "private-key-jwt")]
 fn es256_sign(pem: &str, signing_input: &str) -> Result<Vec<u8>, ClientAuthError> {
     use p256::ecdsa::signature::Signer as _;
     use p256::pkcs8::DecodePrivateKey as _;
@@ -348,6 +360,14 @@ fn es256_sign(pem: &str, signing_input: &str) -> Result<Vec<u8>, ClientAuthError
         })?;
     let signature: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
     Ok(signature.to_bytes().to_vec())
+}
+
+/// Without the `private-key-jwt` feature there is no P-256 signer.
+#[cfg(not(feature = "private-key-jwt"))]
+fn es256_sign(_pem: &str, _signing_input: &str) -> Result<Vec<u8>, ClientAuthError> {
+    Err(ClientAuthError::SignerNotBuilt {
+        algorithm: SigningAlgorithm::ES256.as_str(),
+    })
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`: RFC 6749 §2.3.1 form-encodes
@@ -590,6 +610,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "private-key-jwt")]
     fn decode_part(part: &str) -> serde_json::Value {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(part)
@@ -641,6 +662,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "private-key-jwt")]
     #[test]
     fn client_assertion_is_an_es256_jws_over_the_rfc_7523_claims() {
         let jwt = client_assertion(
@@ -683,6 +705,7 @@ mod tests {
             .unwrap();
     }
 
+    #[cfg(feature = "private-key-jwt")]
     #[test]
     fn private_key_jwt_sends_the_assertion_and_its_type_in_the_body() {
         let key = test_key();
@@ -711,6 +734,7 @@ mod tests {
         assert_eq!(claims["aud"], "https://auth.example.com");
     }
 
+    #[cfg(feature = "private-key-jwt")]
     #[test]
     fn private_key_jwt_needs_a_key_and_the_time() {
         let key = test_key();
@@ -743,5 +767,31 @@ mod tests {
         auth.private_key = Some(&garbage);
         auth.now = Some(1);
         assert!(matches!(run(&auth), Err(ClientAuthError::InvalidKey(_))));
+    }
+
+    #[cfg(not(feature = "private-key-jwt"))]
+    #[test]
+    fn without_the_feature_private_key_jwt_fails_with_a_typed_error() {
+        let key = test_key();
+        let auth = ClientAuthentication {
+            method: AuthMethod::PrivateKeyJwt,
+            client_id: "abc",
+            client_secret: None,
+            private_key: Some(&key),
+            audience: "https://auth.example.com",
+            now: Some(1),
+        };
+        let mut form = Vec::new();
+        let outcome = apply_to(
+            &auth,
+            &mut |buf: &mut [u8]| buf.fill(7),
+            &mut form,
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            outcome,
+            Err(ClientAuthError::SignerNotBuilt { algorithm: "ES256" })
+        );
+        assert!(form.iter().all(|(k, _)| k != "client_assertion"));
     }
 }

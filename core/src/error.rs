@@ -81,6 +81,10 @@ impl Error {
                     "invalid_registration_response"
                 }
             },
+            Error::ClientAuth(ClientAuthError::SignerNotBuilt { .. })
+            | Error::Token(TokenError::ClientAuth(ClientAuthError::SignerNotBuilt { .. })) => {
+                "signer_not_built"
+            }
             Error::ClientAuth(_) => "client_secret_required",
             Error::Callback(e) => match e {
                 CallbackError::StateMissing | CallbackError::StateMismatch => "state_mismatch",

@@ -803,6 +803,7 @@ fn manual_token_errors_are_typed() {
     assert_eq!(err.code(), "invalid_grant");
 }
 
+#[cfg(feature = "private-key-jwt")]
 #[test]
 fn a_client_credentials_only_as_gets_the_client_credentials_grant_signed_with_the_key() {
     let mut metadata = as_metadata(ISSUER);
