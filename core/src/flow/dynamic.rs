@@ -92,7 +92,7 @@ impl DynamicConfig {
 
 /// Where the dynamic flow is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Step {
     Probe,
     ResourceMetadata {

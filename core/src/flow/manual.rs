@@ -49,7 +49,7 @@ pub struct ManualConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Step {
     Metadata {
         candidates: Vec<Url>,

@@ -54,7 +54,7 @@ pub enum Action {
 
 /// Either flow, for hosts that drive both with one loop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Flow {
     /// Discovery and registration.
     Dynamic(Box<DynamicFlow>),
