@@ -298,5 +298,6 @@ pub(crate) fn from_json_value<T: for<'de> serde::Deserialize<'de>>(
             .and_then(|s| s.as_string())
             .ok_or_else(|| Failure::config(format!("{what} must be a JSON string or object")))?,
     };
-    serde_json::from_str(&json).map_err(|e| Failure::config(format!("{what} is unusable: {e}")))
+    serde_json::from_slice(json.as_bytes())
+        .map_err(|e| Failure::config(format!("{what} is unusable: {e}")))
 }

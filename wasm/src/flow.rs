@@ -49,7 +49,7 @@ pub fn start_dynamic(
         let storage = Storage::from_options(&options)?;
         let config =
             options::parse::<DynamicOptions>(&options_json(&options)?, "startDynamic options")?
-                .into_config();
+                .into_config()?;
         let flow: Flow = DynamicFlow::new(config, &mut OsEntropy)
             .map_err(Failure::from)?
             .into();
@@ -67,7 +67,7 @@ pub fn start_manual(
         let storage = Storage::from_options(&options)?;
         let config =
             options::parse::<ManualOptions>(&options_json(&options)?, "startManual options")?
-                .into_config();
+                .into_config()?;
         let flow: Flow = ManualFlow::new(config, &mut OsEntropy)
             .map_err(Failure::from)?
             .into();
@@ -104,6 +104,8 @@ pub fn load_connection(
     future_to_promise(async move {
         let storage = Storage::from_value(storage)?
             .ok_or_else(|| Failure::config("loadConnection needs a storage object"))?;
+        // Saved under the URL as startDynamic/startManual normalized it.
+        let server_url = crate::idn::ascii_url("serverUrl", server_url)?;
         let Some(json) = storage.get(&server_url).await? else {
             return Ok(JsValue::UNDEFINED);
         };

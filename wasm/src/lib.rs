@@ -26,6 +26,7 @@ pub mod connection;
 pub mod error;
 mod fetch;
 pub mod flow;
+mod idn;
 mod options;
 pub mod popup;
 mod storage;
