@@ -838,4 +838,3 @@ module.exports = nativeBinding
 module.exports.Connection = nativeBinding.Connection
 module.exports.OAuthClient = nativeBinding.OAuthClient
 module.exports.ResponseBody = nativeBinding.ResponseBody
-module.exports.nativeAccessTokenNanos = nativeBinding.nativeAccessTokenNanos

@@ -28,14 +28,18 @@ export declare class Connection {
   /** The name this connection's tokens are stored under. */
   get id(): string
   /**
-   * A valid access token, refreshed first if it expires within a minute.
-   * Concurrent callers share one refresh. Rejects with `code:
-   * 'reconnect_needed'` (or the refresh's own code, such as `invalid_grant`)
-   * when only a new sign-in can help.
+   * A valid access token, refreshed first when it is due. A token at hand is
+   * answered at once (an already resolved promise, no thread hop); only a
+   * due refresh runs on the addon's runtime, and concurrent callers share it.
+   * Rejects with `code: 'reconnect_needed'` (or the refresh's own code, such
+   * as `invalid_grant`) when only a new sign-in can help.
    */
   accessToken(): Promise<string>
-  /** What a UI should show. */
-  status(): Promise<ConnectionStatus>
+  /**
+   * What a UI should show, right now (while a refresh is in flight: the state
+   * before it).
+   */
+  status(): ConnectionStatus
   /** Refreshes the access token now, whatever its expiry, and returns the new one. */
   refresh(): Promise<string>
   /** Forgets this connection's stored tokens. */
@@ -163,14 +167,6 @@ export interface ManualConnectOptions {
   /** The name the tokens are stored under (default: `serverUrl`, else `tokenUrl`). */
   connectionId?: string
 }
-
-/**
- * Diagnostics for the benchmark: the mean cost, in nanoseconds, of
- * `iterations` calls of the native `Connection::access_token()` on a valid
- * token, measured inside Rust (no N-API crossing), to set beside the cost of
- * `connection.accessToken()` from JavaScript.
- */
-export declare function nativeAccessTokenNanos(connection: Connection, iterations: number): Promise<number>
 
 /** How to build an `OAuthClient`. */
 export interface OAuthClientOptions {

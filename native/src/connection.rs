@@ -13,7 +13,7 @@ use mcp_oauth_core::session::{Session, Status, TokenDecision};
 use mcp_oauth_core::www_authenticate::{self, BearerChallenge};
 use mcp_oauth_core::Secret;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -32,6 +32,10 @@ struct ConnectionInner {
     preset: Preset,
     /// Held across a refresh, which is what makes concurrent callers share one.
     session: Mutex<Session>,
+    /// The session as of its last change, readable without waiting for `session`
+    /// (which a refresh holds across its I/O): what [`Connection::access_token_now`]
+    /// and [`Connection::status_now`] answer from.
+    published: RwLock<Arc<Session>>,
     /// The last save of the session failed (the store was unavailable), so the
     /// store may hold a refresh token the server has since rotated away; the next
     /// `access_token()` saves again.
@@ -52,6 +56,7 @@ impl Connection {
             inner: Arc::new(ConnectionInner {
                 client,
                 preset,
+                published: RwLock::new(Arc::new(session.clone())),
                 session: Mutex::new(session),
                 unsaved: AtomicBool::new(false),
             }),
@@ -75,6 +80,44 @@ impl Connection {
             .lock()
             .await
             .status(self.inner.client.now())
+    }
+
+    /// [`Connection::status`] without waiting: while a refresh is in flight it
+    /// describes the session as it was before.
+    pub fn status_now(&self) -> Status {
+        self.published().status(self.inner.client.now())
+    }
+
+    /// The access token, if it can be handed out right now without any I/O: it is
+    /// not due for a refresh and the last save of the session succeeded. `None`
+    /// means "use [`Connection::access_token`]", which refreshes (or reports why
+    /// it cannot). Never blocks: hosts that cross a thread boundary for every
+    /// async call (Node through N-API) answer most calls from here.
+    pub fn access_token_now(&self) -> Option<Secret> {
+        if self.inner.unsaved.load(Ordering::SeqCst) {
+            return None;
+        }
+        let session = self.published();
+        match session.decide(self.inner.client.now()) {
+            TokenDecision::Use => Some(session.tokens.access_token.clone()),
+            TokenDecision::Refresh | TokenDecision::ReconnectNeeded => None,
+        }
+    }
+
+    fn published(&self) -> Arc<Session> {
+        // A poisoned lock still holds a whole session: every write replaces it.
+        let published = self.inner.published.read();
+        Arc::clone(&published.unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes `session` what the synchronous readers see.
+    fn publish(&self, session: &Session) {
+        let fresh = Arc::new(session.clone());
+        *self
+            .inner
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
     }
 
     /// A valid access token, refreshed first if it expires soon. Concurrent callers
@@ -101,7 +144,10 @@ impl Connection {
     pub async fn on_unauthorized(&self, rejected: &Secret) -> Result<Secret, Error> {
         let mut session = self.inner.session.lock().await;
         let now = self.inner.client.now();
-        match session.on_unauthorized(rejected, now) {
+        let decision = session.on_unauthorized(rejected, now);
+        // The rejected token may just have been marked dead.
+        self.publish(&session);
+        match decision {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
             TokenDecision::Refresh => self.refresh_locked(&mut session).await,
             TokenDecision::ReconnectNeeded => {
@@ -139,6 +185,7 @@ impl Connection {
             .client
             .remember(&self.inner.preset, &fresh)
             .await?;
+        self.publish(&fresh);
         *self.inner.session.lock().await = fresh;
         Ok(())
     }
@@ -159,6 +206,7 @@ impl Connection {
             .remember(&self.inner.preset, &fresh)
             .await?;
         let token = fresh.tokens.access_token.clone();
+        self.publish(&fresh);
         *self.inner.session.lock().await = fresh;
         Ok(token)
     }
@@ -272,6 +320,7 @@ impl Connection {
     }
 
     async fn persist(&self, session: &Session) -> Result<(), Error> {
+        self.publish(session);
         let saved = self
             .inner
             .client
