@@ -15,6 +15,30 @@ export interface Connection {
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 }
 
+/** An OAuth request of a sign-in and the status it got. */
+export interface ProgressRequest {
+  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata. */
+  step: 'probe' | 'discovery' | 'registration' | 'token'
+  method: 'GET' | 'POST'
+  url: string
+  status: number
+}
+
+/**
+ * One step of a sign-in or token refresh, as `onProgress` receives it (the same
+ * events in the browser package). Never carries a secret.
+ */
+export type ProgressEvent =
+  | ProgressRequest
+  /** The authorization URL is being opened. */
+  | { step: 'authorize'; url: string }
+  /** A callback arrived: accepted, or ignored (it does not belong to this sign-in; the sign-in keeps waiting). */
+  | { step: 'callback'; accepted: boolean; reason?: string }
+  /** Signed in. `expiresAt`: when the access token expires, in milliseconds since the epoch. */
+  | { step: 'signed_in'; issuer: string; clientId: string; scope?: string; expiresAt?: number }
+  /** A token refresh finished; a failed one carries the error `code` (the status is then expired). */
+  | { step: 'refresh'; ok: boolean; expiresAt?: number; code?: string }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -194,6 +218,12 @@ export interface OAuthClientOptions {
    * milliseconds (default: 5 minutes); then `connect` fails with `code: 'timeout'`.
    */
   callbackTimeoutMs?: number
+  /**
+   * Called with each step of a sign-in or token refresh (probe, discovery,
+   * registration, authorize, callback, token, signed_in, refresh), in order,
+   * for a UI or a log. Never given a secret.
+   */
+  onProgress?: (event: ProgressEvent) => void
   /**
    * When a request gets a `401` that no refresh can fix, sign in again right
    * away instead of failing with `code: 'reconnect_needed'` (default: false).

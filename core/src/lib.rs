@@ -21,6 +21,7 @@ pub mod flow;
 pub mod http;
 pub mod loopback;
 pub mod pkce;
+pub mod progress;
 pub mod registration;
 pub mod scope;
 pub mod secret;

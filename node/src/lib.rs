@@ -11,6 +11,7 @@
 //!   (`index.js`) is built.
 //! - [`store::JsStore`] and [`opener::JsOpener`]: JavaScript callbacks (a token
 //!   store, `shell.openExternal`) called through thread-safe functions.
+//! - [`progress`]: `onProgress`, the sign-in and refresh steps as JavaScript events.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
 
 pub mod cancel;
@@ -18,4 +19,5 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod opener;
+pub mod progress;
 pub mod store;

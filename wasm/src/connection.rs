@@ -10,8 +10,10 @@
 use crate::clock::now;
 use crate::error::Failure;
 use crate::fetch;
+use crate::progress::Progress;
 use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
+use mcp_oauth_core::progress::ProgressEvent;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
 use mcp_oauth_core::Secret;
 use std::cell::RefCell;
@@ -30,17 +32,19 @@ pub struct Connection {
 struct Inner {
     session: RefCell<Session>,
     storage: Option<Storage>,
+    progress: Progress,
     /// The refresh in flight, shared by every caller that needs it.
     refreshing: RefCell<Option<Promise>>,
 }
 
 impl Connection {
     /// Wraps a fresh or restored session.
-    pub(crate) fn new(session: Session, storage: Option<Storage>) -> Self {
+    pub(crate) fn new(session: Session, storage: Option<Storage>, progress: Progress) -> Self {
         Self {
             inner: Rc::new(Inner {
                 session: RefCell::new(session),
                 storage,
+                progress,
                 refreshing: RefCell::new(None),
             }),
         }
@@ -49,6 +53,17 @@ impl Connection {
     /// Saves the session under its server URL, if the host gave storage.
     pub(crate) async fn persist(&self) -> Result<(), Failure> {
         self.inner.persist().await
+    }
+
+    /// Tells `onProgress` that this connection just signed in.
+    pub(crate) fn signed_in(&self) {
+        let session = self.inner.session.borrow();
+        self.inner.progress.emit(ProgressEvent::signed_in(
+            session.grant.issuer.clone(),
+            session.grant.client.client_id.clone(),
+            session.grant.scope.clone(),
+            session.tokens.expires_at,
+        ));
     }
 }
 
@@ -61,8 +76,9 @@ impl Connection {
         #[wasm_bindgen(unchecked_param_type = "ResumeOptions | undefined")] options: JsValue,
     ) -> Result<Connection, JsValue> {
         let storage = Storage::from_options(&options)?;
+        let progress = Progress::from_options(&options)?;
         let session: Session = from_json_value(&json, "a saved connection")?;
-        Ok(Connection::new(session, storage))
+        Ok(Connection::new(session, storage, progress))
     }
 
     /// The MCP server (or API) this connection is for; also its storage key.
@@ -89,7 +105,9 @@ impl Connection {
         let status = Object::new();
         let _ = Reflect::set(&status, &"state".into(), &state.into());
         if let Some(at) = expires_at {
-            let _ = Reflect::set(&status, &"expiresAt".into(), &(at as f64).into());
+            // Milliseconds, as a JavaScript `Date` takes (and as in the Node package).
+            let millis = at as f64 * 1000.0;
+            let _ = Reflect::set(&status, &"expiresAt".into(), &millis.into());
         }
         status.into()
     }
@@ -230,6 +248,8 @@ impl Inner {
             Ok(response) => response,
             Err(unreachable) => {
                 self.session.borrow_mut().on_refresh_unreachable();
+                self.progress
+                    .emit(ProgressEvent::refresh_failed(unreachable.code));
                 self.persist().await?;
                 return Err(unreachable);
             }
@@ -239,8 +259,18 @@ impl Inner {
             .borrow_mut()
             .on_refresh_response(&response, now());
         self.persist().await?;
-        outcome?;
-        Ok(self.current_token())
+        match outcome {
+            Ok(()) => {
+                let expires_at = self.session.borrow().tokens.expires_at;
+                self.progress.emit(ProgressEvent::refreshed(expires_at));
+                Ok(self.current_token())
+            }
+            Err(error) => {
+                self.progress
+                    .emit(ProgressEvent::refresh_failed(error.code()));
+                Err(error.into())
+            }
+        }
     }
 }
 
