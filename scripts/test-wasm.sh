@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the browser package (wasm/pkg: --target web and --target bundler, with
-# TypeScript types, size-optimized) and runs its tests: the wasm-bindgen tests
-# under Node and the end-to-end tests in headless Chromium against the local test
-# server. Installs what it needs first; safe to run again (installed tools are
+# TypeScript types, size-optimized; fails above its size budget), type-checks a
+# TypeScript user of its declarations, and runs its tests: the wasm-bindgen tests
+# under Node, the connection-lifecycle suite shared with the Node addon (the
+# package loaded in Node), and the end-to-end tests in headless Chromium against
+# the local test server. Installs what it needs first; safe to run again (installed tools are
 # kept, so a second run takes a minute or two).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,14 +70,22 @@ if [ "$gzipped" -gt "$max_gzipped" ]; then
   exit 1
 fi
 
+step "tsc --noEmit on the generated declarations (wasm/types/check.ts)"
+(cd wasm && npx tsc -p types/tsconfig.json)
+
 step "wasm-bindgen tests (Node)"
 cargo test -p mcp-oauth-wasm --lib --locked --quiet
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p mcp-oauth-wasm --target wasm32-unknown-unknown --test bindings --locked
 cargo clippy -p mcp-oauth-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
-step "end-to-end in headless Chromium"
 cargo build -p mcp-oauth-tests --bin mcp-oauth-test-server --locked
+
+step "the connection-lifecycle suite every JavaScript host runs (tests/js/), on the package in Node"
+MCP_OAUTH_JS_HOST=wasm MCP_OAUTH_TEST_SERVER="$target_dir/debug/mcp-oauth-test-server" \
+  node --test --test-concurrency=1 --test-timeout=60000 tests/js/*.test.mjs
+
+step "end-to-end in headless Chromium"
 MCP_OAUTH_TEST_SERVER="$target_dir/debug/mcp-oauth-test-server" E2E_OUT="$target_dir/wasm-e2e" \
   node --test wasm/e2e/
 echo "screenshots: $target_dir/wasm-e2e/connected.png, $target_dir/wasm-e2e/connected-redirect.png"

@@ -29,6 +29,7 @@ pub mod flow;
 mod idn;
 mod options;
 pub mod popup;
+mod progress;
 mod storage;
 
 pub use connection::Connection;
@@ -38,15 +39,26 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** Where connections (tokens) are kept: the host decides (localStorage, IndexedDB, a server...). */
-export interface TokenStorage {
+/**
+ * Where connections (tokens) are kept: the host decides (localStorage, IndexedDB,
+ * a server...). The same callback names as the Node package's store; `remove` is
+ * accepted in place of `delete`.
+ */
+export type TokenStorage = {
   /** The value saved under `key`, if any. */
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
   /** Saves `value` under `key`; called after sign-in and after every refresh attempt. */
   set(key: string, value: string): void | Promise<void>;
-  /** Forgets `key` (on `disconnect()`). */
-  remove(key: string): void | Promise<void>;
-}
+} & (
+  | {
+      /** Forgets `key` (on `disconnect()`). */
+      delete(key: string): void | Promise<void>;
+    }
+  | {
+      /** Forgets `key` (on `disconnect()`). */
+      remove(key: string): void | Promise<void>;
+    }
+);
 
 /** Sign-in with discovery and registration (MCP servers). */
 export interface DynamicOptions {
@@ -62,6 +74,8 @@ export interface DynamicOptions {
   scope?: string;
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
+  /** Called with each step of the sign-in and of later token refreshes. */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 /** Sign-in with a client the user registered by hand. */
@@ -82,17 +96,45 @@ export interface ManualOptions {
   issuer?: string;
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
+  /** Called with each step of the sign-in and of later token refreshes. */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
-/** Options for `resume()` and `Connection.fromJSON()`. */
+/** Options for `resume()`, `loadConnection()` and `Connection.fromJSON()`. */
 export interface ResumeOptions {
   storage?: TokenStorage;
+  /** Called with each step of the rest of the sign-in and of token refreshes. */
+  onProgress?: (event: ProgressEvent) => void;
 }
+
+/** An OAuth request of a sign-in and the status it got. */
+export interface ProgressRequest {
+  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata. */
+  step: "probe" | "discovery" | "registration" | "token";
+  method: "GET" | "POST";
+  url: string;
+  status: number;
+}
+
+/**
+ * One step of a sign-in or token refresh, as `onProgress` receives it (the same
+ * events as the Node package). Never carries a secret.
+ */
+export type ProgressEvent =
+  | ProgressRequest
+  /** The authorization URL is ready (`flow.authorizationUrl`) for the popup or the redirect. */
+  | { step: "authorize"; url: string }
+  /** A callback arrived: accepted, or ignored (it does not belong to this sign-in; the sign-in keeps waiting). */
+  | { step: "callback"; accepted: boolean; reason?: string }
+  /** Signed in. `expiresAt`: when the access token expires, in milliseconds since the epoch. */
+  | { step: "signed_in"; issuer: string; clientId: string; scope?: string; expiresAt?: number }
+  /** A token refresh finished; a failed one carries the error `code` (the status is then expired). */
+  | { step: "refresh"; ok: boolean; expiresAt?: number; code?: string };
 
 /** What a UI shows for a connection. */
 export interface ConnectionStatus {
   state: "connected" | "expired" | "reconnect_needed";
-  /** Seconds since the epoch when the access token expires, if known. */
+  /** When the access token expires, in milliseconds since the epoch (`new Date(expiresAt)`), if known. */
   expiresAt?: number;
 }
 

@@ -1,4 +1,5 @@
-//! The host's storage callbacks (`{ get, set, remove }`), each of which may answer
+//! The host's storage callbacks (`{ get, set, delete }`, the names of the Node
+//! package's store; `remove` is accepted for `delete`), each of which may answer
 //! directly or with a promise. Connections are saved as JSON under their server
 //! URL; what "saved" means (localStorage, IndexedDB, a backend) is the host's call.
 
@@ -7,9 +8,14 @@ use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// A host object with `get(key)`, `set(key, value)` and `remove(key)`.
+/// A host object with `get(key)`, `set(key, value)` and `delete(key)` (or
+/// `remove(key)`).
 #[derive(Debug, Clone)]
-pub(crate) struct Storage(JsValue);
+pub(crate) struct Storage {
+    object: JsValue,
+    /// `delete`, or `remove` when the object has no `delete`.
+    delete: &'static str,
+}
 
 impl Storage {
     /// The `storage` property of an options object, if it is set. A value without
@@ -28,15 +34,31 @@ impl Storage {
         if value.is_undefined() || value.is_null() {
             return Ok(None);
         }
-        for method in ["get", "set", "remove"] {
-            let member = Reflect::get(&value, &method.into()).unwrap_or(JsValue::UNDEFINED);
-            if !member.is_function() {
+        let has = |method: &str| {
+            Reflect::get(&value, &method.into())
+                .unwrap_or(JsValue::UNDEFINED)
+                .is_function()
+        };
+        for method in ["get", "set"] {
+            if !has(method) {
                 return Err(Failure::config(format!(
-                    "storage must have get, set and remove methods; {method} is missing"
+                    "storage must have get, set and delete methods; {method} is missing"
                 )));
             }
         }
-        Ok(Some(Storage(value)))
+        let delete = match (has("delete"), has("remove")) {
+            (true, _) => "delete",
+            (false, true) => "remove",
+            (false, false) => {
+                return Err(Failure::config(
+                    "storage must have get, set and delete methods; delete is missing",
+                ))
+            }
+        };
+        Ok(Some(Storage {
+            object: value,
+            delete,
+        }))
     }
 
     /// The value under `key`, if any.
@@ -60,18 +82,18 @@ impl Storage {
 
     /// Forgets `key`.
     pub(crate) async fn remove(&self, key: &str) -> Result<(), Failure> {
-        self.call("remove", &[key.into()]).await.map(drop)
+        self.call(self.delete, &[key.into()]).await.map(drop)
     }
 
     async fn call(&self, method: &str, args: &[JsValue]) -> Result<JsValue, Failure> {
         let failed =
             |e: JsValue| Failure::from_js(STORE_ERROR, &format!("storage.{method} failed"), &e);
-        let function: Function = Reflect::get(&self.0, &method.into())
+        let function: Function = Reflect::get(&self.object, &method.into())
             .map_err(failed)?
             .dyn_into()
             .map_err(failed)?;
         let args: Array = args.iter().collect();
-        let answer = function.apply(&self.0, &args).map_err(failed)?;
+        let answer = function.apply(&self.object, &args).map_err(failed)?;
         JsFuture::from(Promise::resolve(&answer))
             .await
             .map_err(failed)
