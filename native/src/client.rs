@@ -9,7 +9,9 @@ use crate::preset::Preset;
 use crate::progress::{Observer, Progress};
 use crate::store::{FileStore, MemoryStore, Stored, TokenStore};
 use mcp_oauth_core::entropy::OsEntropy;
-use mcp_oauth_core::flow::{Action, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow};
+use mcp_oauth_core::flow::{
+    Action, Discovered, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow,
+};
 use mcp_oauth_core::registration::PreRegisteredClient;
 use mcp_oauth_core::session::Session;
 use mcp_oauth_core::www_authenticate::BearerChallenge;
@@ -245,9 +247,11 @@ impl OAuthClient {
         preset: Preset,
         challenge: Option<BearerChallenge>,
     ) -> Result<Connection, Error> {
-        let session = self.inner.sign_in(&preset, challenge).await?;
-        self.inner.remember(&preset, &session).await?;
-        Ok(Connection::new(self.inner.clone(), preset, session))
+        let signed_in = self.inner.sign_in_reusing(&preset, challenge, None).await?;
+        self.inner.remember(&preset, &signed_in.session).await?;
+        let connection = Connection::new(self.inner.clone(), preset, signed_in.session);
+        connection.keep_discovery(signed_in.discovered);
+        Ok(connection)
     }
 
     /// The stored connection named `connection_id` (by default the server URL),
@@ -272,7 +276,10 @@ impl OAuthClient {
         redirect_uri: &str,
     ) -> Result<PendingSignIn, Error> {
         let preset = preset.into();
-        let mut flow = self.inner.new_flow(&preset, redirect_uri, None).await?;
+        let mut flow = self
+            .inner
+            .new_flow(&preset, redirect_uri, None, None)
+            .await?;
         loop {
             match flow.next_action() {
                 Action::Send(request) => self.inner.send(&mut flow, request).await?,
@@ -315,6 +322,13 @@ impl OAuthClient {
     }
 }
 
+/// A completed interactive sign-in.
+pub(crate) struct SignedIn {
+    pub(crate) session: Session,
+    /// What its discovery found, for a step-up to reuse.
+    pub(crate) discovered: Option<Discovered>,
+}
+
 /// Store key of the clients registered so far, by issuer.
 const CLIENTS_KEY: &str = "clients";
 
@@ -338,11 +352,26 @@ impl ClientInner {
         preset: &Preset,
         challenge: Option<BearerChallenge>,
     ) -> Result<Session, Error> {
+        Ok(self.sign_in_reusing(preset, challenge, None).await?.session)
+    }
+
+    /// [`ClientInner::sign_in`], starting from metadata discovered moments before
+    /// when core finds it reusable (a step-up), and handing on what it discovered.
+    pub(crate) async fn sign_in_reusing(
+        &self,
+        preset: &Preset,
+        challenge: Option<BearerChallenge>,
+        discovered: Option<Discovered>,
+    ) -> Result<SignedIn, Error> {
         let listener = LoopbackListener::bind(self.callback_port).await?;
-        let flow = self
-            .new_flow(preset, &listener.redirect_uri(), challenge)
+        let mut flow = self
+            .new_flow(preset, &listener.redirect_uri(), challenge, discovered)
             .await?;
-        self.drive(flow, Some(listener)).await
+        let session = self.drive_flow(&mut flow, Some(listener)).await?;
+        Ok(SignedIn {
+            session,
+            discovered: flow.discovered(),
+        })
     }
 
     async fn registered_clients(&self) -> Result<ClientsByIssuer, Error> {
@@ -364,6 +393,7 @@ impl ClientInner {
         preset: &Preset,
         redirect_uri: &str,
         challenge: Option<BearerChallenge>,
+        discovered: Option<Discovered>,
     ) -> Result<Flow, Error> {
         let flow = match preset {
             Preset::Dynamic(p) => {
@@ -394,7 +424,15 @@ impl ClientInner {
                 if let Some(version) = &self.protocol_version {
                     config.protocol_version = version.clone();
                 }
-                Flow::from(DynamicFlow::new(config, &mut OsEntropy)?)
+                match discovered {
+                    Some(discovered) => Flow::from(DynamicFlow::reusing(
+                        config,
+                        discovered,
+                        &mut OsEntropy,
+                        now,
+                    )?),
+                    None => Flow::from(DynamicFlow::new(config, &mut OsEntropy)?),
+                }
             }
             Preset::Manual(p) => Flow::from(ManualFlow::new(
                 ManualConfig {
@@ -440,11 +478,20 @@ impl ClientInner {
     pub(crate) async fn drive(
         &self,
         mut flow: Flow,
+        listener: Option<LoopbackListener>,
+    ) -> Result<Session, Error> {
+        self.drive_flow(&mut flow, listener).await
+    }
+
+    /// [`ClientInner::drive`], leaving the finished flow with the caller.
+    async fn drive_flow(
+        &self,
+        flow: &mut Flow,
         mut listener: Option<LoopbackListener>,
     ) -> Result<Session, Error> {
         loop {
             match flow.next_action() {
-                Action::Send(request) => self.send(&mut flow, request).await?,
+                Action::Send(request) => self.send(flow, request).await?,
                 Action::Authorize { url, .. } => {
                     let listener =
                         listener

@@ -7,6 +7,7 @@ use crate::client::ClientInner;
 use crate::error::{Error, TransportError};
 use crate::preset::Preset;
 use crate::progress::Progress;
+use mcp_oauth_core::flow::Discovered;
 use mcp_oauth_core::http::HttpResponse;
 use mcp_oauth_core::scope::{self, StepUp};
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
@@ -36,6 +37,9 @@ struct ConnectionInner {
     /// (which a refresh holds across its I/O): what [`Connection::access_token_now`]
     /// and [`Connection::status_now`] answer from.
     published: RwLock<Arc<Session>>,
+    /// What the sign-in (or last step-up) discovered, which a step-up moments
+    /// later reuses instead of fetching the same metadata again.
+    discovered: std::sync::Mutex<Option<Discovered>>,
     /// The last save of the session failed (the store was unavailable), so the
     /// store may hold a refresh token the server has since rotated away; the next
     /// `access_token()` saves again.
@@ -58,6 +62,7 @@ impl Connection {
                 preset,
                 published: RwLock::new(Arc::new(session.clone())),
                 session: Mutex::new(session),
+                discovered: std::sync::Mutex::new(None),
                 unsaved: AtomicBool::new(false),
             }),
         }
@@ -108,6 +113,23 @@ impl Connection {
         // A poisoned lock still holds a whole session: every write replaces it.
         let published = self.inner.published.read();
         Arc::clone(&published.unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Keeps what a sign-in discovered, for a step-up to reuse.
+    pub(crate) fn keep_discovery(&self, discovered: Option<Discovered>) {
+        *self
+            .inner
+            .discovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = discovered;
+    }
+
+    fn kept_discovery(&self) -> Option<Discovered> {
+        self.inner
+            .discovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Makes `session` what the synchronous readers see.
@@ -173,14 +195,17 @@ impl Connection {
             "step-up authorization"
         );
         let preset = self.inner.preset.with_scope(wanted);
-        // The challenge names the PRM, so discovery can skip the probe. The lock is
-        // not held while the user is in the browser: other requests keep using the
-        // current token until the wider one arrives.
-        let fresh = self
+        // The challenge names the PRM, so discovery can skip the probe, and core
+        // reuses the metadata found moments before when it still applies. The lock
+        // is not held while the user is in the browser: other requests keep using
+        // the current token until the wider one arrives.
+        let signed_in = self
             .inner
             .client
-            .sign_in(&preset, Some(challenge.clone()))
+            .sign_in_reusing(&preset, Some(challenge.clone()), self.kept_discovery())
             .await?;
+        let fresh = signed_in.session;
+        self.keep_discovery(signed_in.discovered);
         self.inner
             .client
             .remember(&self.inner.preset, &fresh)

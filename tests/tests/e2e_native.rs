@@ -445,6 +445,14 @@ fn insufficient_scope_steps_up_through_a_new_authorization() {
             "{after}"
         );
         assert_eq!(server.count("GET", "/authorize"), 2);
+        // The step-up reused the metadata the sign-in had just read.
+        let metadata_reads = paths(&server)
+            .into_iter()
+            .filter(|p| {
+                p.starts_with("GET /.well-known/") || p.starts_with("GET /resource-metadata")
+            })
+            .count();
+        assert_eq!(metadata_reads, 2, "{:?}", paths(&server));
         server.shutdown().await;
     });
 }

@@ -1,5 +1,11 @@
 //! The dynamic flow: probe the server, discover its authorization server, get a
 //! client, then run the shared code grant.
+//!
+//! A step-up (MCP "Step-Up Authorization Flow") follows moments after a sign-in
+//! or a request that discovered the server's metadata: [`DynamicFlow::reusing`]
+//! starts from that [`Discovered`] metadata instead of fetching it again, when
+//! the challenge points to the same protected-resource metadata and it is at
+//! most [`DISCOVERY_REUSE_SECS`] old.
 
 use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
 use super::{callback_error_is_fatal, Action};
@@ -21,6 +27,25 @@ use url::Url;
 
 /// The MCP protocol revision announced on discovery requests unless configured.
 pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// How old discovered metadata may be and still stand in for a lookup in a
+/// step-up, in seconds. A step-up follows its discovery within moments; older
+/// metadata is fetched again, in case the server changed it.
+pub const DISCOVERY_REUSE_SECS: u64 = 600;
+
+/// What discovery found for a server: kept by the host after a sign-in so that a
+/// step-up moments later needs no second lookup ([`DynamicFlow::reusing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovered {
+    /// When the authorization server metadata was read (seconds since the epoch).
+    pub at: u64,
+    /// Where the protected-resource metadata was read.
+    pub resource_metadata_url: Url,
+    /// The protected-resource metadata (RFC 9728).
+    pub resource_metadata: ProtectedResourceMetadata,
+    /// The authorization server metadata (RFC 8414 / OpenID Connect discovery).
+    pub authorization_server: AuthorizationServerMetadata,
+}
 
 /// How to provoke the server's `401` challenge when none is known yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -131,8 +156,14 @@ pub struct DynamicFlow {
     challenge: Option<BearerChallenge>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resource_metadata: Option<ProtectedResourceMetadata>,
+    /// Where `resource_metadata` was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_metadata_url: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metadata: Option<AuthorizationServerMetadata>,
+    /// When `metadata` was read (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata_read_at: Option<u64>,
     step: Step,
 }
 
@@ -157,7 +188,9 @@ impl DynamicFlow {
             server,
             challenge: None,
             resource_metadata: None,
+            resource_metadata_url: None,
             metadata: None,
+            metadata_read_at: None,
             step: Step::Probe,
             config,
         };
@@ -165,6 +198,51 @@ impl DynamicFlow {
             flow.step = flow.resource_metadata_step(Some(challenge))?;
         }
         Ok(flow)
+    }
+
+    /// Starts a sign-in that may skip discovery: when `discovered` is at most
+    /// [`DISCOVERY_REUSE_SECS`] old at `now`, is for this server, and the
+    /// configured challenge names no other protected-resource metadata, the flow
+    /// goes straight to registration (or authorization, with a known client);
+    /// otherwise it is [`DynamicFlow::new`]. For step-up, moments after a
+    /// sign-in that discovered the same metadata.
+    pub fn reusing(
+        config: DynamicConfig,
+        discovered: Discovered,
+        entropy: &mut dyn Entropy,
+        now: u64,
+    ) -> Result<Self, Error> {
+        let mut flow = Self::new(config, entropy)?;
+        let fresh = now.saturating_sub(discovered.at) <= DISCOVERY_REUSE_SECS;
+        let challenged_elsewhere = flow
+            .config
+            .challenge
+            .as_ref()
+            .and_then(|c| c.resource_metadata.as_deref())
+            .is_some_and(|url| url != discovered.resource_metadata_url.as_str());
+        let for_this_server =
+            discovery::check_resource(&discovered.resource_metadata, &flow.server).is_ok();
+        if !fresh || challenged_elsewhere || !for_this_server {
+            return Ok(flow);
+        }
+        flow.challenge = flow.config.challenge.clone();
+        flow.resource_metadata = Some(discovered.resource_metadata);
+        flow.resource_metadata_url = Some(discovered.resource_metadata_url);
+        flow.metadata_read_at = Some(discovered.at);
+        flow.step = flow.registration_step(discovered.authorization_server, now)?;
+        Ok(flow)
+    }
+
+    /// The metadata this flow discovered (or reused), once it has the
+    /// authorization server's: what [`DynamicFlow::reusing`] takes. `None` for a
+    /// 2025-03-26 server without protected-resource metadata.
+    pub fn discovered(&self) -> Option<Discovered> {
+        Some(Discovered {
+            at: self.metadata_read_at?,
+            resource_metadata_url: self.resource_metadata_url.clone()?,
+            resource_metadata: self.resource_metadata.clone()?,
+            authorization_server: self.metadata.clone()?,
+        })
     }
 
     /// What the host must do next.
@@ -311,6 +389,7 @@ impl DynamicFlow {
                 discovery::check_resource(&prm, &self.server)?;
                 let issuer = self.choose_authorization_server(&prm);
                 self.resource_metadata = Some(prm);
+                self.resource_metadata_url = Some(url.clone());
                 Ok(Step::AuthorizationServerMetadata {
                     candidates: discovery::authorization_server_metadata_urls(&issuer)?,
                     issuer,
@@ -330,6 +409,7 @@ impl DynamicFlow {
                     let url = candidates.get(next).ok_or_else(corrupt)?;
                     let metadata =
                         discovery::parse_authorization_server_metadata(url, &issuer, response)?;
+                    self.metadata_read_at = Some(now);
                     return self.registration_step(metadata, now);
                 }
                 if candidates.get(next + 1).is_some() {

@@ -24,7 +24,7 @@ mod dynamic;
 mod manual;
 
 pub use code_grant::CodeGrant;
-pub use dynamic::{DynamicConfig, DynamicFlow, Probe};
+pub use dynamic::{Discovered, DynamicConfig, DynamicFlow, Probe, DISCOVERY_REUSE_SECS};
 pub use manual::{ManualConfig, ManualFlow};
 
 use crate::error::Error;
@@ -96,6 +96,15 @@ impl Flow {
         match self {
             Flow::Dynamic(f) => f.on_callback(callback_url, now),
             Flow::Manual(f) => f.on_callback(callback_url, now),
+        }
+    }
+
+    /// The metadata a dynamic flow discovered, for a step-up to reuse
+    /// ([`DynamicFlow::reusing`]); `None` for manual flows.
+    pub fn discovered(&self) -> Option<Discovered> {
+        match self {
+            Flow::Dynamic(f) => f.discovered(),
+            Flow::Manual(_) => None,
         }
     }
 
