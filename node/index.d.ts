@@ -17,8 +17,8 @@ export interface Connection {
 
 /** An OAuth request of a sign-in and the status it got. */
 export interface ProgressRequest {
-  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata. */
-  step: 'probe' | 'discovery' | 'registration' | 'token'
+  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata, `revocation` signs out (RFC 7009). */
+  step: 'probe' | 'discovery' | 'registration' | 'token' | 'revocation'
   method: 'GET' | 'POST'
   url: string
   status: number
@@ -66,8 +66,11 @@ export declare class Connection {
   status(): ConnectionStatus
   /** Refreshes the access token now, whatever its expiry, and returns the new one. */
   refresh(): Promise<string>
-  /** Forgets this connection's stored tokens. */
-  disconnect(): Promise<void>
+  /**
+   * Signs out: revokes the tokens at the server when it offers RFC 7009
+   * revocation, and forgets them here in any case.
+   */
+  disconnect(): Promise<SignOutResult>
   /**
    * Sends `request` with the bearer token: a `401` refreshes once and retries,
    * a `403 insufficient_scope` signs in again with the wider scope (through
@@ -99,8 +102,17 @@ export declare class OAuthClient {
   connection(connectionId: string): Promise<Connection | null>
   /** The ids of every stored connection (a callback store needs `keys`). */
   connectionIds(): Promise<string[]>
-  /** Forgets the stored tokens of `connectionId`. */
-  disconnect(connectionId: string): Promise<void>
+  /**
+   * Signs out of `connectionId`: revokes its tokens at the server when it
+   * offers RFC 7009 revocation, and forgets them here in any case.
+   */
+  disconnect(connectionId: string): Promise<SignOutResult>
+  /**
+   * What a connect form needs before sign-in, for a server URL, an issuer or
+   * an authorization-endpoint URL: issuer, client authentication methods,
+   * whether a client secret is required, registration, scopes.
+   */
+  inspect(url: string): Promise<ServerInfo>
 }
 
 /** A response body being received. */
@@ -229,6 +241,52 @@ export interface OAuthClientOptions {
    * away instead of failing with `code: 'reconnect_needed'` (default: false).
    */
   reauthorizeOnUnauthorized?: boolean
+}
+
+/** How a server signs clients in, found before sign-in. */
+export interface ServerInfo {
+  /** The authorization server's issuer. */
+  issuer: string
+  /** The protected resource, when the URL was one. */
+  resource?: string
+  /** Where the user authorizes. */
+  authorizationEndpoint: string
+  /** Where tokens are issued. */
+  tokenEndpoint: string
+  /** The client authentication methods the server lists (absent: not listed). */
+  tokenEndpointAuthMethodsSupported?: Array<string>
+  /** Whether a manually registered client needs a secret (`none` not listed). */
+  clientSecretRequired: boolean
+  /** Whether dynamic client registration is open. */
+  registration: 'open' | 'closed' | 'absent' | 'unknown'
+  /** The scopes the authorization server lists. */
+  scopesSupported?: Array<string>
+  /** The scopes the protected resource lists, when the URL was one. */
+  resourceScopesSupported?: Array<string>
+  /** Whether Client ID Metadata Documents are accepted. */
+  clientIdMetadataDocumentSupported: boolean
+  /** Whether tokens are revoked at sign-out (RFC 7009). */
+  revocationSupported: boolean
+}
+
+/** A revocation failure. */
+export interface SignOutError {
+  /** The stable error code. */
+  code: string
+  /** What happened. */
+  message: string
+}
+
+/** What signing out did at the server; the tokens are forgotten locally anyway. */
+export interface SignOutResult {
+  /**
+   * `revoked`: the server revoked the grant. `unsupported`: it offers no
+   * revocation. `failed`: revocation failed (see `error`). `not_signed_in`:
+   * nothing was stored.
+   */
+  revocation: 'revoked' | 'unsupported' | 'failed' | 'not_signed_in'
+  /** Why revocation failed: `{ code, message }`. */
+  error?: SignOutError
 }
 
 /**

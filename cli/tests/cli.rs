@@ -117,3 +117,22 @@ fn demo_signs_in_calls_refreshes_and_lists_tools() {
     let tools = report["tools"].as_array().expect("tools");
     assert!(tools.iter().any(|t| t == "echo"), "{report}");
 }
+
+#[test]
+fn a_corrupt_store_is_moved_aside_with_a_readable_time_and_the_user_is_told() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("tokens.json");
+    std::fs::write(&store, b"{\"version\":1,\"entries\":").expect("write");
+    let status = cli(&store, &["status"]);
+    assert!(status.status.success(), "{status:?}");
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("warning: the token store"), "{stderr}");
+    assert!(stderr.contains("tokens.json.broken-20"), "{stderr}");
+    let moved: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .filter(|name| name.starts_with("tokens.json.broken-"))
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(moved[0].ends_with('Z'), "ISO 8601 UTC: {moved:?}");
+}

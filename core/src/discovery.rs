@@ -56,6 +56,9 @@ pub struct AuthorizationServerMetadata {
     /// RFC 9207: callbacks carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 7009 token revocation, when offered (RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<Url>,
 }
 
 impl AuthorizationServerMetadata {
@@ -220,6 +223,7 @@ pub fn legacy_default_metadata(server: &Url) -> AuthorizationServerMetadata {
         grant_types_supported: None,
         client_id_metadata_document_supported: false,
         authorization_response_iss_parameter_supported: false,
+        revocation_endpoint: None,
     }
 }
 
@@ -345,6 +349,10 @@ pub fn parse_authorization_server_metadata(
         Some(_) => Some(fields.endpoint("registration_endpoint")?),
         None => None,
     };
+    let revocation_endpoint = match fields.optional_string("revocation_endpoint")? {
+        Some(_) => Some(fields.endpoint("revocation_endpoint")?),
+        None => None,
+    };
     let code_challenge_methods_supported =
         fields.string_array("code_challenge_methods_supported")?;
     let has_s256 = code_challenge_methods_supported
@@ -367,7 +375,65 @@ pub fn parse_authorization_server_metadata(
             .flag("client_id_metadata_document_supported")?,
         authorization_response_iss_parameter_supported: fields
             .flag("authorization_response_iss_parameter_supported")?,
+        revocation_endpoint,
     })
+}
+
+/// How many path levels of a URL are tried as issuers by [`issuer_candidates`]:
+/// enough for the deepest common layouts (`/realms/<realm>` of Keycloak,
+/// `/oauth2/<server>` of Okta, `/<tenant>/v2.0` of Entra ID) while bounding the
+/// requests a lookup sends.
+pub const MAX_ISSUER_PATH_LEVELS: usize = 4;
+
+/// The issuers an endpoint URL (an authorization or token endpoint, or an issuer
+/// typed by a user) may belong to, for finding its metadata when the issuer is not
+/// known: the origin first (where most servers live), then each longer path prefix,
+/// up to the whole path. `https://kc/realms/r/protocol/openid-connect/auth` gives
+/// `https://kc`, `https://kc/realms`, `https://kc/realms/r`, ... Only https (or
+/// loopback http) URLs without user info give candidates.
+pub fn issuer_candidates(url: &Url) -> Vec<String> {
+    if !is_secure_or_loopback(url) || !url.has_host() {
+        return Vec::new();
+    }
+    let origin = url.origin().ascii_serialization();
+    let mut candidates = vec![origin.clone()];
+    let mut prefix = String::new();
+    for segment in trimmed_path(url)
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .take(MAX_ISSUER_PATH_LEVELS)
+    {
+        prefix.push('/');
+        prefix.push_str(segment);
+        candidates.push(format!("{origin}{prefix}"));
+    }
+    candidates
+}
+
+/// Parses AS metadata fetched from `url` while looking for an issuer that is not
+/// known for sure (`candidate` is a guess from [`issuer_candidates`]). A document
+/// naming another issuer is accepted only when that issuer's own well-known URLs
+/// include `url`: `https://a/` and `https://a` share theirs, so a server whose
+/// issuer ends in a slash is found, while a document copied from elsewhere is not.
+pub fn parse_authorization_server_metadata_at(
+    url: &Url,
+    candidate: &str,
+    response: &HttpResponse,
+) -> Result<AuthorizationServerMetadata, DiscoveryError> {
+    match parse_authorization_server_metadata(url, candidate, response) {
+        Err(DiscoveryError::IssuerMismatch { found, .. })
+            if authorization_server_metadata_urls(&found).is_ok_and(|urls| urls.contains(url)) =>
+        {
+            parse_authorization_server_metadata(url, &found, response)
+        }
+        other => other,
+    }
+}
+
+/// Whether two endpoint URLs name the same endpoint: equal once parsed, ignoring
+/// one trailing slash, the query and the fragment.
+pub fn same_endpoint(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin() && trimmed_path(a) == trimmed_path(b)
 }
 
 /// An issuer identifier as RFC 8414 §2 defines it, safe to fetch metadata for.
@@ -694,6 +760,47 @@ mod tests {
     }
 
     #[test]
+    fn issuer_candidates_table() {
+        let table: &[(&str, &[&str])] = &[
+            (
+                "http://127.0.0.1:3000/auth",
+                &["http://127.0.0.1:3000", "http://127.0.0.1:3000/auth"],
+            ),
+            ("https://as.example.com/", &["https://as.example.com"]),
+            (
+                "https://kc.example.com/realms/r1/protocol/openid-connect/auth?x=1",
+                &[
+                    "https://kc.example.com",
+                    "https://kc.example.com/realms",
+                    "https://kc.example.com/realms/r1",
+                    "https://kc.example.com/realms/r1/protocol",
+                    "https://kc.example.com/realms/r1/protocol/openid-connect",
+                ],
+            ),
+            ("http://as.example.com/authorize", &[]),
+        ];
+        for (endpoint, want) in table {
+            assert_eq!(issuer_candidates(&url(endpoint)), *want, "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn metadata_found_by_guessing_may_name_an_issuer_with_a_trailing_slash() {
+        let at = url("https://tenant.example.com/.well-known/openid-configuration");
+        let response = HttpResponse::json_body(200, &as_document("https://tenant.example.com/"));
+        let metadata =
+            parse_authorization_server_metadata_at(&at, "https://tenant.example.com", &response)
+                .unwrap();
+        assert_eq!(metadata.issuer, "https://tenant.example.com/");
+        // A document for an issuer whose well-known URLs are elsewhere is refused.
+        let response = HttpResponse::json_body(200, &as_document("https://other.example.com"));
+        assert!(matches!(
+            parse_authorization_server_metadata_at(&at, "https://tenant.example.com", &response),
+            Err(DiscoveryError::IssuerMismatch { .. })
+        ));
+    }
+
+    #[test]
     fn legacy_issuer_is_the_origin_without_a_trailing_slash() {
         let table = [
             ("http://localhost:3000/mcp", "http://localhost:3000"),
@@ -721,6 +828,7 @@ mod tests {
                 grant_types_supported: None,
                 client_id_metadata_document_supported: false,
                 authorization_response_iss_parameter_supported: false,
+                revocation_endpoint: None,
             }
         );
     }

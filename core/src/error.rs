@@ -7,6 +7,7 @@ use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
 use crate::registration::RegistrationError;
+use crate::revocation::RevocationError;
 use crate::scope::StepUpExhausted;
 use crate::token::{OAuthErrorCode, TokenError};
 use crate::www_authenticate::ChallengeError;
@@ -32,6 +33,9 @@ pub enum Error {
     /// The token endpoint refused or answered badly.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// Revoking tokens at sign-out failed (they are forgotten locally anyway).
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
     /// Step-up authorization gave up.
     #[error(transparent)]
     StepUp(#[from] StepUpExhausted),
@@ -113,6 +117,7 @@ impl Error {
                 | TokenError::Invalid(_)
                 | TokenError::UnsupportedTokenType(_) => "invalid_token_response",
             },
+            Error::Revocation(_) => "revocation_failed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
             Error::Config(_) => "invalid_config",

@@ -50,6 +50,8 @@ pub enum Purpose {
     Registration,
     /// A token endpoint call (any grant).
     Token,
+    /// Token revocation at sign-out (RFC 7009).
+    Revocation,
 }
 
 impl Purpose {

@@ -5,7 +5,7 @@
 //! (from its own `fetch` loop) both emit these, so the vocabulary and the shape
 //! are defined once, here: serialized, an event is an object whose `step` is
 //! `probe`, `discovery`, `registration`, `token`, `authorize`, `callback`,
-//! `signed_in` or `refresh`, with camelCase fields and times in milliseconds
+//! `signed_in`, `refresh` or `revocation`, with camelCase fields and times in milliseconds
 //! since the epoch (what a JavaScript `Date` takes).
 
 use crate::http::Purpose;
@@ -28,6 +28,8 @@ pub enum ProgressEvent {
     Registration(Answered),
     /// A token request of the sign-in (the code exchange) got its answer.
     Token(Answered),
+    /// A token revocation (RFC 7009, on sign-out) got its answer.
+    Revocation(Answered),
     /// The authorization URL goes to the user: opened by the host (Node), or
     /// ready for the page to open (browser).
     Authorize {
@@ -96,6 +98,7 @@ impl ProgressEvent {
             }
             Purpose::Registration => ProgressEvent::Registration(answered),
             Purpose::Token => ProgressEvent::Token(answered),
+            Purpose::Revocation => ProgressEvent::Revocation(answered),
         }
     }
 
@@ -192,6 +195,10 @@ mod tests {
             (
                 ProgressEvent::answered(Purpose::Token, Method::Post.as_str(), url(), 200),
                 json!({ "step": "token", "method": "POST", "url": "https://as.example/x", "status": 200 }),
+            ),
+            (
+                ProgressEvent::answered(Purpose::Revocation, Method::Post.as_str(), url(), 200),
+                json!({ "step": "revocation", "method": "POST", "url": "https://as.example/x", "status": 200 }),
             ),
             (
                 ProgressEvent::Authorize { url: url() },

@@ -171,6 +171,36 @@ pub fn client_metadata(
     }
 }
 
+/// The `token_endpoint_auth_method` to register with (RFC 7591 §2): one the server
+/// lists in `token_endpoint_auth_methods_supported`, since a server refuses a
+/// registration asking for a method it does not accept. `none` (a public client,
+/// which is what a native app is) when listed, or when nothing is listed (RFC 8414
+/// would read that as Basic, but servers that omit the list commonly accept public
+/// clients, and asking for Basic would leave the client with a secret to keep);
+/// otherwise `client_secret_basic`, then `client_secret_post`: the server then
+/// issues a secret, which is kept with the client.
+pub fn registration_auth_method(
+    metadata: &AuthorizationServerMetadata,
+) -> Result<AuthMethod, ClientAuthError> {
+    let Some(listed) = metadata
+        .token_endpoint_auth_methods_supported
+        .as_deref()
+        .filter(|list| !list.is_empty())
+    else {
+        return Ok(AuthMethod::None);
+    };
+    [
+        AuthMethod::None,
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+    ]
+    .into_iter()
+    .find(|method| listed.iter().any(|m| m == method.as_str()))
+    .ok_or_else(|| ClientAuthError::NoSupportedMethod {
+        advertised: listed.join(", "),
+    })
+}
+
 /// OIDC Registration §2: `native` for loopback redirect URIs (RFC 8252 §7.3, which
 /// includes locally-served web apps on `localhost`) and for private-use URI schemes
 /// (RFC 8252 §7.1); `web` for everything else.
@@ -244,10 +274,13 @@ pub fn plan(
     }
 
     if let Some(endpoint) = &metadata.registration_endpoint {
+        let mut request = request.clone();
+        request.token_endpoint_auth_method =
+            registration_auth_method(metadata)?.as_str().to_owned();
         return Ok(RegistrationPlan::Dynamic(HttpRequest::post_json(
             endpoint.clone(),
             Purpose::Registration,
-            request,
+            &request,
         )));
     }
 
@@ -413,6 +446,7 @@ mod tests {
             grant_types_supported: None,
             client_id_metadata_document_supported: false,
             authorization_response_iss_parameter_supported: false,
+            revocation_endpoint: None,
         }
     }
 
@@ -453,6 +487,63 @@ mod tests {
             client_metadata("x", "https://app.example.com/cb", Some("  ")).scope,
             None
         );
+    }
+
+    #[test]
+    fn registration_asks_for_a_method_the_server_lists() {
+        let table: &[(Option<&[&str]>, Option<AuthMethod>)] = &[
+            (None, Some(AuthMethod::None)),
+            (Some(&[]), Some(AuthMethod::None)),
+            (
+                Some(&["client_secret_basic", "none"]),
+                Some(AuthMethod::None),
+            ),
+            (
+                Some(&["client_secret_post", "client_secret_basic"]),
+                Some(AuthMethod::ClientSecretBasic),
+            ),
+            (
+                Some(&["client_secret_post", "private_key_jwt"]),
+                Some(AuthMethod::ClientSecretPost),
+            ),
+            (Some(&["private_key_jwt"]), None),
+        ];
+        for (listed, want) in table {
+            let mut metadata = as_metadata();
+            metadata.token_endpoint_auth_methods_supported =
+                listed.map(|l| l.iter().map(|m| m.to_string()).collect());
+            let planned = plan(&metadata, &[], None, &request());
+            match (planned, want) {
+                (Ok(RegistrationPlan::Dynamic(sent)), Some(want)) => {
+                    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+                    assert_eq!(
+                        body["token_endpoint_auth_method"],
+                        want.as_str(),
+                        "{listed:?}"
+                    );
+                }
+                (
+                    Err(RegistrationError::ClientAuth(ClientAuthError::NoSupportedMethod {
+                        ..
+                    })),
+                    None,
+                ) => {}
+                (got, _) => panic!("{listed:?}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_registration_with_a_secret_method_keeps_the_issued_secret() {
+        let mut metadata = as_metadata();
+        metadata.token_endpoint_auth_methods_supported = Some(vec!["client_secret_post".into()]);
+        let response = HttpResponse::json_body(
+            201,
+            &json!({"client_id": "c1", "client_secret": "s1", "token_endpoint_auth_method": "client_secret_post"}),
+        );
+        let client = parse_registration_response(&metadata, &response).unwrap();
+        assert_eq!(client.auth_method, AuthMethod::ClientSecretPost);
+        assert_eq!(client.client_secret, Some(Secret::new("s1")));
     }
 
     #[test]

@@ -1,15 +1,28 @@
 //! The life of a connection after sign-in, as pure decisions: use the access token,
 //! refresh it now, or ask the user to reconnect.
 //!
-//! The rules (MCP authorization, "Token Handling"; RFC 6749 §6):
-//! - refresh proactively, `skew` seconds before the access token expires;
+//! The rules (MCP authorization, "Token Handling"; RFC 6749 §5.1, §6):
+//! - refresh proactively, before the access token expires: `refresh_skew_secs`
+//!   (60 s) early, but never in the first half of a token's life, so a short-lived
+//!   token is not refreshed again the moment it arrives;
+//! - a token response without `expires_in` has an unknown lifetime. If the session
+//!   can renew itself it refreshes after [`UNKNOWN_EXPIRY_REFRESH_SECS`] (a dead
+//!   token is then served for a few minutes at most, and a resource's 401 renews it
+//!   at once); without a refresh token it is used until a resource rejects it
+//!   (servers such as GitHub issue tokens that never expire), and its status says
+//!   the expiry is unknown (`expires_at: None`), never a made-up time;
+//! - a refresh asks for the scope that was *granted* (the token response's `scope`,
+//!   or the requested scope when the response omitted it, which RFC 6749 §5.1 says
+//!   means "as requested"), never a scope the server left out: §6 forbids asking
+//!   for more than the grant, and servers answer `invalid_scope`;
 //! - an expired token with no refresh token means reconnect, never "send it anyway";
 //! - a failed refresh flips the status to expired and keeps everything else, so the
 //!   UI can offer Reconnect while a transient failure may still be retried;
 //! - a refresh response without a `refresh_token` keeps the old one.
 //!
-//! Concurrency (one refresh for many callers) is the host's job; the
-//! [`Session::on_unauthorized`] decision makes it easy to get right.
+//! Concurrency (one refresh for many callers, across processes through a store
+//! lock) is the host's job; [`Session::decide`] re-evaluated after taking the lock
+//! and [`Session::on_unauthorized`] make it easy to get right.
 
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
@@ -22,6 +35,11 @@ use url::Url;
 /// Refresh this many seconds before expiry unless told otherwise: long enough to
 /// absorb clock skew and a slow token endpoint, short enough not to waste tokens.
 pub const DEFAULT_REFRESH_SKEW_SECS: u64 = 60;
+
+/// A renewable token whose lifetime the server did not state (no `expires_in`) is
+/// refreshed this long after it was received: short enough that a dead token is
+/// not handed out for long, long enough to cost one request every few minutes.
+pub const UNKNOWN_EXPIRY_REFRESH_SECS: u64 = 300;
 
 /// Everything about a grant that is needed to refresh it and to know what it is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,12 +55,16 @@ pub struct Grant {
     pub token_endpoint: Url,
     /// The client the tokens were issued to (bound to `issuer`).
     pub client: ClientCredentials,
-    /// The scope requested for this grant; refresh asks for the same.
+    /// The scope requested for this grant. A refresh asks for the *granted* scope
+    /// ([`TokenSet::scope`]) instead, which may be narrower.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// How the tokens were obtained, and so how to renew them.
     #[serde(default, skip_serializing_if = "GrantType::is_authorization_code")]
     pub grant_type: GrantType,
+    /// Where to revoke the tokens on sign-out (RFC 7009), when the server offers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<Url>,
 }
 
 /// The OAuth grant a connection uses (RFC 6749 §4.1, §4.4).
@@ -156,10 +178,26 @@ impl Session {
         self.tokens.expires_at.is_some_and(|at| now >= at)
     }
 
+    /// When to refresh proactively, if ever: `refresh_skew_secs` before expiry, but
+    /// no earlier than half-way through the token's life; for a renewable token of
+    /// unknown lifetime, [`UNKNOWN_EXPIRY_REFRESH_SECS`] after it was received.
+    pub fn refresh_due_at(&self) -> Option<u64> {
+        match self.tokens.expires_at {
+            Some(at) => {
+                let lifetime = at.saturating_sub(self.tokens.received_at);
+                Some(at - self.refresh_skew_secs.min(lifetime / 2).min(at))
+            }
+            None if self.can_refresh() => Some(
+                self.tokens
+                    .received_at
+                    .saturating_add(UNKNOWN_EXPIRY_REFRESH_SECS),
+            ),
+            None => None,
+        }
+    }
+
     fn is_due(&self, now: u64) -> bool {
-        self.tokens
-            .expires_at
-            .is_some_and(|at| now.saturating_add(self.refresh_skew_secs) >= at)
+        self.refresh_due_at().is_some_and(|at| now >= at)
     }
 
     fn can_refresh(&self) -> bool {
@@ -246,15 +284,25 @@ impl Session {
             &self.grant.client,
             refresh_token,
             self.grant.resource.as_deref(),
-            self.grant.scope.as_deref(),
+            self.refresh_scope(),
             now,
         )?)
+    }
+
+    /// The scope a renewal asks for: for a refresh, what was granted (RFC 6749 §6:
+    /// never more); a client-credentials grant simply asks again as configured.
+    fn refresh_scope(&self) -> Option<&str> {
+        match self.grant.grant_type {
+            GrantType::AuthorizationCode => self.tokens.scope.as_deref(),
+            GrantType::ClientCredentials => self.grant.scope.as_deref(),
+        }
     }
 
     /// Applies the token endpoint's answer to a refresh. On failure the tokens are
     /// kept, the status becomes expired, and the error says why.
     pub fn on_refresh_response(&mut self, response: &HttpResponse, now: u64) -> Result<(), Error> {
-        match token::parse_token_response(response, now, self.grant.scope.as_deref()) {
+        // A response without `scope` grants what this request asked for (§5.1).
+        match token::parse_token_response(response, now, self.refresh_scope()) {
             Ok(fresh) => {
                 self.tokens = self.tokens.clone().refreshed(fresh);
                 self.refresh_health = RefreshHealth::Healthy;
@@ -321,6 +369,7 @@ mod tests {
                 },
                 scope: Some("mcp:read offline_access".into()),
                 grant_type: Default::default(),
+                revocation_endpoint: None,
             },
             TokenSet {
                 access_token: Secret::new("at-1"),
@@ -345,6 +394,26 @@ mod tests {
             (Some(3600), false, 3600, TokenDecision::ReconnectNeeded),
             (Some(3600), false, 99_999, TokenDecision::ReconnectNeeded),
             (None, false, 99_999, TokenDecision::Use),
+            // No `expires_in` but renewable: refreshed after the assumed lifetime.
+            (
+                None,
+                true,
+                UNKNOWN_EXPIRY_REFRESH_SECS - 1,
+                TokenDecision::Use,
+            ),
+            (
+                None,
+                true,
+                UNKNOWN_EXPIRY_REFRESH_SECS,
+                TokenDecision::Refresh,
+            ),
+            // Lifetimes under twice the skew: never refreshed in their first half.
+            (Some(30), true, 0, TokenDecision::Use),
+            (Some(30), true, 14, TokenDecision::Use),
+            (Some(30), true, 15, TokenDecision::Refresh),
+            (Some(3), true, 1, TokenDecision::Use),
+            (Some(3), true, 2, TokenDecision::Refresh),
+            (Some(0), true, 0, TokenDecision::Refresh),
         ];
         for (expires_in, has_refresh, later, expected) in table {
             let s = session(expires_in, has_refresh.then_some("rt"));
@@ -362,6 +431,90 @@ mod tests {
         assert_eq!(s.decide(NOW + 10), TokenDecision::ReconnectNeeded);
         assert_eq!(s.status(NOW + 10), Status::ReconnectNeeded);
         assert_eq!(s.refresh_request().unwrap_err().code(), "reconnect_needed");
+    }
+
+    #[test]
+    fn a_token_obtained_a_moment_ago_is_not_refreshed_again() {
+        // A 20 s token with the default 60 s skew: before the lifetime scaled the
+        // window, every call refreshed.
+        let mut s = session(Some(20), Some("rt-1"));
+        s.tokens.received_at = NOW;
+        assert_eq!(s.decide(NOW), TokenDecision::Use);
+        assert_eq!(s.decide(NOW + 9), TokenDecision::Use);
+        assert_eq!(s.decide(NOW + 10), TokenDecision::Refresh);
+        let response = HttpResponse::json_body(
+            200,
+            &json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 20}),
+        );
+        s.on_refresh_response(&response, NOW + 10).unwrap();
+        assert_eq!(s.decide(NOW + 10), TokenDecision::Use);
+        assert_eq!(s.refresh_due_at(), Some(NOW + 20));
+    }
+
+    #[test]
+    fn a_token_without_expiry_or_refresh_token_is_used_until_rejected() {
+        let mut s = session(None, None);
+        assert_eq!(s.decide(NOW + 86_400), TokenDecision::Use);
+        assert_eq!(
+            s.status(NOW + 86_400),
+            Status::Connected { expires_at: None }
+        );
+        assert_eq!(
+            s.on_unauthorized(&Secret::new("at-1"), NOW + 86_400),
+            TokenDecision::ReconnectNeeded
+        );
+        assert_eq!(s.status(NOW + 86_400), Status::ReconnectNeeded);
+    }
+
+    #[test]
+    fn a_renewable_token_without_expiry_refreshes_on_a_401_and_after_a_while() {
+        let mut s = session(None, Some("rt-1"));
+        assert_eq!(s.refresh_due_at(), Some(NOW + UNKNOWN_EXPIRY_REFRESH_SECS));
+        assert_eq!(s.decide(NOW + 5), TokenDecision::Use);
+        assert_eq!(
+            s.on_unauthorized(&Secret::new("at-1"), NOW + 5),
+            TokenDecision::Refresh
+        );
+        assert_eq!(
+            s.status(NOW + 5),
+            Status::Connected {
+                expires_at: Some(NOW + 5)
+            },
+            "the rejection is the one expiry the client knows"
+        );
+    }
+
+    #[test]
+    fn refresh_asks_for_the_granted_scope_not_the_requested_one() {
+        // Asked for offline_access, granted without it (OIDC Core §11 drops it
+        // without prompt=consent): a refresh asking for it again gets invalid_scope.
+        let mut s = session(Some(10), Some("rt-1"));
+        s.tokens.scope = Some("mcp:read".into());
+        let form: std::collections::BTreeMap<_, _> = s
+            .refresh_request()
+            .unwrap()
+            .form_pairs()
+            .into_iter()
+            .collect();
+        assert_eq!(form["scope"], "mcp:read");
+
+        // The refresh response omits `scope`: it granted what the refresh asked.
+        let response = HttpResponse::json_body(
+            200,
+            &json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 600}),
+        );
+        s.on_refresh_response(&response, NOW + 20).unwrap();
+        assert_eq!(s.tokens.scope.as_deref(), Some("mcp:read"));
+
+        // Nothing granted or requested: no scope at all.
+        s.tokens.scope = None;
+        let form: std::collections::BTreeMap<_, _> = s
+            .refresh_request()
+            .unwrap()
+            .form_pairs()
+            .into_iter()
+            .collect();
+        assert!(!form.contains_key("scope"));
     }
 
     #[test]

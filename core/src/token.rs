@@ -302,7 +302,7 @@ fn push_optional(form: &mut Vec<(String, String)>, name: &str, value: Option<&st
 }
 
 /// Adds the client's authentication to `form` and builds the POST.
-fn token_request(
+pub(crate) fn token_request(
     token_endpoint: &Url,
     client: &ClientCredentials,
     mut form: Vec<(String, String)>,

@@ -12,7 +12,9 @@ use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{
     Action, Discovered, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow,
 };
+use mcp_oauth_core::inspect::{InspectAction, Inspection, ServerInfo};
 use mcp_oauth_core::registration::PreRegisteredClient;
+use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::Session;
 use mcp_oauth_core::www_authenticate::BearerChallenge;
 use serde::{Deserialize, Serialize};
@@ -64,10 +66,31 @@ impl std::fmt::Debug for OAuthClient {
     }
 }
 
+/// What signing out did at the server (RFC 7009); the tokens are forgotten
+/// locally in every case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The server revoked the tokens.
+    Revoked,
+    /// The server offers no revocation endpoint, so the grant lives on there
+    /// until it expires.
+    Unsupported,
+    /// Revocation failed (unreachable, refused); the grant may live on there.
+    Failed(Error),
+    /// Nothing was stored for this connection.
+    NotSignedIn,
+}
+
+/// Where the builder keeps tokens.
+enum StoreChoice {
+    Custom(Arc<dyn TokenStore>),
+    File(PathBuf),
+}
+
 /// Configures an [`OAuthClient`].
 pub struct OAuthClientBuilder {
     client_name: String,
-    store: Option<Arc<dyn TokenStore>>,
+    store: Option<StoreChoice>,
     opener: Arc<dyn BrowserOpener>,
     callback_port: Option<u16>,
     callback_timeout: Duration,
@@ -89,13 +112,16 @@ impl OAuthClientBuilder {
 
     /// Where tokens live (default: in memory only).
     pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.store = Some(store);
+        self.store = Some(StoreChoice::Custom(store));
         self
     }
 
-    /// Keep tokens in one JSON file (mode 0600, written atomically).
-    pub fn file_store(self, path: impl Into<PathBuf>) -> Self {
-        self.store(Arc::new(FileStore::new(path)))
+    /// Keep tokens in one JSON file (mode 0600, written atomically, shared safely
+    /// by several processes). An unreadable file is moved aside and reported as
+    /// [`Progress::StoreMovedAside`].
+    pub fn file_store(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = Some(StoreChoice::File(path.into()));
+        self
     }
 
     /// How to show the authorization URL (default: the system browser).
@@ -163,7 +189,22 @@ impl OAuthClientBuilder {
             inner: Arc::new(ClientInner {
                 client_name: self.client_name,
                 executor: HttpExecutor::new(self.executor)?,
-                store: Stored::new(self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()))),
+                store: Stored::new(match self.store {
+                    None => Arc::new(MemoryStore::new()),
+                    Some(StoreChoice::Custom(store)) => store,
+                    Some(StoreChoice::File(path)) => {
+                        let observer = self.observer.clone();
+                        Arc::new(FileStore::new(path).on_moved_aside(move |moved| {
+                            if let Some(observer) = &observer {
+                                observer(&Progress::StoreMovedAside {
+                                    path: moved.path.clone(),
+                                    moved_to: moved.moved_to.clone(),
+                                    reason: moved.reason.clone(),
+                                });
+                            }
+                        }))
+                    }
+                }),
                 opener: self.opener,
                 callback_port: self.callback_port,
                 callback_timeout: self.callback_timeout,
@@ -316,9 +357,29 @@ impl OAuthClient {
         Ok(Connection::new(self.inner.clone(), preset, session))
     }
 
-    /// Forgets the stored tokens of a connection.
-    pub async fn disconnect(&self, connection_id: &str) -> Result<(), Error> {
-        Ok(self.inner.store.delete_session(connection_id).await?)
+    /// Signs out of a connection: revokes its tokens at the server when it offers
+    /// RFC 7009 revocation, and forgets them here in any case.
+    pub async fn disconnect(&self, connection_id: &str) -> Result<Revocation, Error> {
+        self.inner.sign_out(connection_id, None).await
+    }
+
+    /// What a connect form needs before sign-in, for a server URL, an issuer or an
+    /// authorization-endpoint URL: the issuer, the token endpoint's client
+    /// authentication methods, whether a client secret is required, whether
+    /// dynamic registration is open, closed or absent, and the scopes.
+    pub async fn inspect(&self, url: &str) -> Result<ServerInfo, Error> {
+        let mut inspection = Inspection::new(url)?;
+        loop {
+            match inspection.next_action() {
+                InspectAction::Send(request) => {
+                    let response = self.inner.execute(request).await?;
+                    // A failure is the inspection's next action.
+                    let _ = inspection.on_response(&response);
+                }
+                InspectAction::Done(info) => return Ok(*info),
+                InspectAction::Failed(error) => return Err(error.into()),
+            }
+        }
     }
 }
 
@@ -457,6 +518,22 @@ impl ClientInner {
         flow: &mut Flow,
         request: mcp_oauth_core::http::HttpRequest,
     ) -> Result<(), Error> {
+        let response = match self.execute(request).await {
+            Ok(response) => response,
+            Err(error) if flow.on_unreachable() => {
+                tracing::info!("an optional metadata lookup failed: {error}");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        Ok(flow.on_response(response, self.now())?)
+    }
+
+    /// Sends an OAuth request, logging it and reporting it as progress.
+    pub(crate) async fn execute(
+        &self,
+        request: mcp_oauth_core::http::HttpRequest,
+    ) -> Result<mcp_oauth_core::http::HttpResponse, Error> {
         let (purpose, method, url) = (
             request.purpose,
             request.method.as_str(),
@@ -470,7 +547,60 @@ impl ClientInner {
             url,
             status: response.status,
         });
-        Ok(flow.on_response(response, self.now())?)
+        Ok(response)
+    }
+
+    /// Revokes (RFC 7009) and forgets a connection's tokens, under the store's
+    /// lock so that no refresh elsewhere saves a new token after the deletion.
+    /// The stored session is the freshest; `current` is used when there is none.
+    pub(crate) async fn sign_out(
+        &self,
+        connection_id: &str,
+        current: Option<Session>,
+    ) -> Result<Revocation, Error> {
+        let _lock = self.store.lock_session(connection_id).await?;
+        let stored = match self.store.connection(connection_id).await {
+            Ok(stored) => stored.map(|s| s.session),
+            Err(error) => {
+                tracing::warn!("cannot read the stored session to revoke it: {error}");
+                None
+            }
+        };
+        let outcome = match stored.or(current) {
+            Some(session) => self.revoke(&session).await,
+            None => Revocation::NotSignedIn,
+        };
+        if let Revocation::Failed(error) = &outcome {
+            tracing::warn!(
+                code = error.code(),
+                "revocation failed; forgetting the tokens anyway: {error}"
+            );
+        }
+        self.store.delete_session(connection_id).await?;
+        Ok(outcome)
+    }
+
+    async fn revoke(&self, session: &Session) -> Revocation {
+        let requests = match revocation::revocation_requests(session, self.now()) {
+            Ok(requests) if requests.is_empty() => return Revocation::Unsupported,
+            Ok(requests) => requests,
+            Err(error) => return Revocation::Failed(mcp_oauth_core::Error::from(error).into()),
+        };
+        let mut failure = None;
+        for request in requests {
+            let outcome = match self.execute(request.clone()).await {
+                Ok(response) => revocation::check_revocation_response(&request, &response)
+                    .map_err(|e| Error::from(mcp_oauth_core::Error::from(e))),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                failure.get_or_insert(error);
+            }
+        }
+        match failure {
+            None => Revocation::Revoked,
+            Some(error) => Revocation::Failed(error),
+        }
     }
 
     /// Runs a flow to the end. `listener` receives the callback when the flow

@@ -2,6 +2,16 @@
 //! before expiry, once for any number of concurrent callers), reports a status for
 //! the UI, and sends authorized requests that recover from 401 and step up on
 //! 403 `insufficient_scope`.
+//!
+//! A refresh is single-flight at two levels: within the process, callers queue on
+//! the session's mutex and re-decide once they hold it; across processes and
+//! instances, the refresh runs under the store's lock for this connection
+//! ([`crate::store::TokenStore::lock`]) and starts by re-reading the stored
+//! session, so a token another process obtained meanwhile is used instead of
+//! spending the refresh token again. The refresh runs in a task of its own: once
+//! its request is sent it completes and is saved even if every caller stops
+//! waiting (a dropped future, an aborted JavaScript `fetch`), because a rotated
+//! refresh token that is not saved is a lost grant.
 
 use crate::client::ClientInner;
 use crate::error::{Error, TransportError};
@@ -16,7 +26,7 @@ use mcp_oauth_core::Secret;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// How often a refresh is retried when the token endpoint cannot be reached.
 const REFRESH_ATTEMPTS: u32 = 3;
@@ -32,7 +42,7 @@ struct ConnectionInner {
     client: Arc<ClientInner>,
     preset: Preset,
     /// Held across a refresh, which is what makes concurrent callers share one.
-    session: Mutex<Session>,
+    session: Arc<Mutex<Session>>,
     /// The session as of its last change, readable without waiting for `session`
     /// (which a refresh holds across its I/O): what [`Connection::access_token_now`]
     /// and [`Connection::status_now`] answer from.
@@ -61,7 +71,7 @@ impl Connection {
                 client,
                 preset,
                 published: RwLock::new(Arc::new(session.clone())),
-                session: Mutex::new(session),
+                session: Arc::new(Mutex::new(session)),
                 discovered: std::sync::Mutex::new(None),
                 unsaved: AtomicBool::new(false),
             }),
@@ -132,57 +142,72 @@ impl Connection {
             .clone()
     }
 
-    /// Makes `session` what the synchronous readers see.
     fn publish(&self, session: &Session) {
-        let fresh = Arc::new(session.clone());
-        *self
-            .inner
-            .published
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = fresh;
+        self.inner.publish(session);
     }
 
     /// A valid access token, refreshed first if it expires soon. Concurrent callers
     /// wait for one shared refresh.
     pub async fn access_token(&self) -> Result<Secret, Error> {
-        let mut session = self.inner.session.lock().await;
+        let session = Arc::clone(&self.inner.session).lock_owned().await;
         if self.inner.unsaved.load(Ordering::SeqCst) {
             // The caller already got the store error once; keep serving the
             // in-memory token and keep trying to save it.
-            if let Err(error) = self.persist(&session).await {
+            if let Err(error) = self.inner.persist(&session).await {
                 tracing::warn!(code = error.code(), "tokens are still not saved: {error}");
             }
         }
         let now = self.inner.client.now();
         match session.decide(now) {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
-            TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::Refresh => self.renew(session, Renewal::Due).await,
             TokenDecision::ReconnectNeeded => Err(reconnect(&session)),
         }
     }
 
     /// The server rejected `rejected` with a 401: returns a token to retry with,
-    /// refreshing unless another caller already did.
+    /// refreshing unless another caller (or process) already did.
     pub async fn on_unauthorized(&self, rejected: &Secret) -> Result<Secret, Error> {
-        let mut session = self.inner.session.lock().await;
+        let mut session = Arc::clone(&self.inner.session).lock_owned().await;
         let now = self.inner.client.now();
         let decision = session.on_unauthorized(rejected, now);
         // The rejected token may just have been marked dead.
         self.publish(&session);
         match decision {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
-            TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::Refresh => {
+                self.renew(session, Renewal::Rejected(rejected.clone()))
+                    .await
+            }
             TokenDecision::ReconnectNeeded => {
-                self.persist(&session).await?;
+                self.inner.persist(&session).await?;
                 Err(reconnect(&session))
             }
         }
     }
 
-    /// Forces a refresh now (for hosts that know better than the expiry).
+    /// Forces a refresh now (for hosts that know better than the expiry). A token
+    /// another process obtained while this one waited for the store lock counts.
     pub async fn refresh(&self) -> Result<Secret, Error> {
-        let mut session = self.inner.session.lock().await;
-        self.refresh_locked(&mut session).await
+        let session = Arc::clone(&self.inner.session).lock_owned().await;
+        self.renew(session, Renewal::Forced).await
+    }
+
+    /// Runs the renewal in a task of its own, holding the session's mutex, so that
+    /// it completes and is saved whoever stops waiting for it.
+    async fn renew(
+        &self,
+        session: OwnedMutexGuard<Session>,
+        reason: Renewal,
+    ) -> Result<Secret, Error> {
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move { inner.renew(session, reason).await })
+            .await
+            .map_err(|e| {
+                Error::Transport(TransportError::Setup(format!(
+                    "the refresh task failed: {e}"
+                )))
+            })?
     }
 
     /// Signs in again with the union of the current scope and the one `challenge`
@@ -297,13 +322,90 @@ impl Connection {
         }
     }
 
-    /// Forgets this connection's stored tokens.
-    pub async fn disconnect(&self) -> Result<(), Error> {
-        Ok(self.inner.client.store.delete_session(self.id()).await?)
+    /// Signs out: revokes the tokens at the server when it offers RFC 7009
+    /// revocation, and forgets them here in any case (a failed revocation is
+    /// reported in the result, not as an error).
+    pub async fn disconnect(&self) -> Result<crate::client::Revocation, Error> {
+        let session = self.session().await;
+        self.inner.client.sign_out(self.id(), Some(session)).await
+    }
+}
+
+/// Why a renewal was asked for.
+enum Renewal {
+    /// The token is due (or expired).
+    Due,
+    /// The resource rejected this token.
+    Rejected(Secret),
+    /// The host asked for a refresh now.
+    Forced,
+}
+
+impl ConnectionInner {
+    fn id(&self) -> &str {
+        self.preset.connection_id()
+    }
+
+    /// Makes `session` what the synchronous readers see.
+    fn publish(&self, session: &Session) {
+        let fresh = Arc::new(session.clone());
+        *self
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+
+    /// Under the store's lock: re-reads the stored session, uses a token another
+    /// process obtained meanwhile, and otherwise refreshes and saves before the
+    /// lock is released.
+    async fn renew(
+        &self,
+        mut session: OwnedMutexGuard<Session>,
+        reason: Renewal,
+    ) -> Result<Secret, Error> {
+        let store = &self.client.store;
+        let _store_lock = store.lock_session(self.id()).await?;
+        let ours = session.tokens.access_token.clone();
+        if !self.unsaved.load(Ordering::SeqCst) {
+            match store.connection(self.id()).await {
+                Ok(Some(stored)) if stored.session != *session => {
+                    tracing::debug!("the stored session changed; using it");
+                    *session = stored.session;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(
+                    code = Error::from(error.clone()).code(),
+                    "cannot re-read the stored session before refreshing: {error}"
+                ),
+            }
+        }
+        let now = self.client.now();
+        let decision = match &reason {
+            Renewal::Due => session.decide(now),
+            Renewal::Rejected(rejected) => session.on_unauthorized(rejected, now),
+            Renewal::Forced if session.tokens.access_token != ours => TokenDecision::Use,
+            Renewal::Forced => TokenDecision::Refresh,
+        };
+        // The session may now hold another process's tokens, or a rejected one
+        // marked dead.
+        self.publish(&session);
+        match decision {
+            TokenDecision::Use => {
+                if session.tokens.access_token != ours {
+                    tracing::info!("another process refreshed the token; using its token");
+                }
+                Ok(session.tokens.access_token.clone())
+            }
+            TokenDecision::Refresh => self.refresh_locked(&mut session).await,
+            TokenDecision::ReconnectNeeded => {
+                self.persist(&session).await?;
+                Err(reconnect(&session))
+            }
+        }
     }
 
     async fn refresh_locked(&self, session: &mut Session) -> Result<Secret, Error> {
-        let client = &self.inner.client;
+        let client = &self.client;
         let request = session.refresh_request_at(client.now())?;
         let mut attempt = 0;
         let response: HttpResponse = loop {
@@ -347,12 +449,11 @@ impl Connection {
     async fn persist(&self, session: &Session) -> Result<(), Error> {
         self.publish(session);
         let saved = self
-            .inner
             .client
             .store
-            .save_connection(&self.inner.preset, session)
+            .save_connection(&self.preset, session)
             .await;
-        self.inner.unsaved.store(saved.is_err(), Ordering::SeqCst);
+        self.unsaved.store(saved.is_err(), Ordering::SeqCst);
         Ok(saved?)
     }
 }

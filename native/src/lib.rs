@@ -26,7 +26,7 @@ pub mod progress;
 pub mod signed_state;
 pub mod store;
 
-pub use client::{OAuthClient, OAuthClientBuilder, PendingSignIn};
+pub use client::{OAuthClient, OAuthClientBuilder, PendingSignIn, Revocation};
 pub use connection::Connection;
 pub use error::{Error, StoreError, TransportError};
 pub use mcp_oauth_core as core;

@@ -2,6 +2,7 @@
 //! without secrets.
 
 use mcp_oauth_core::http::Purpose;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One step of a sign-in or token refresh.
@@ -51,6 +52,16 @@ pub enum Progress {
     RefreshFailed {
         /// The stable error code.
         code: &'static str,
+    },
+    /// The token store file was unreadable: it was moved aside and the store
+    /// started empty, so every connection must sign in again. Tell the user.
+    StoreMovedAside {
+        /// The store file.
+        path: PathBuf,
+        /// Where the unreadable file is now (`<name>.broken-<UTC time>`).
+        moved_to: PathBuf,
+        /// Why it could not be read.
+        reason: String,
     },
 }
 

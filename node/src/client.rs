@@ -240,19 +240,134 @@ impl OAuthClient {
         )
     }
 
-    /// Forgets the stored tokens of `connectionId`.
-    #[napi(ts_return_type = "Promise<void>")]
+    /// Signs out of `connectionId`: revokes its tokens at the server when it
+    /// offers RFC 7009 revocation, and forgets them here in any case.
+    #[napi(ts_return_type = "Promise<SignOutResult>")]
     pub fn disconnect<'env>(
         &self,
         env: &'env Env,
         connection_id: String,
-    ) -> Result<PromiseRaw<'env, ()>> {
+    ) -> Result<PromiseRaw<'env, SignOutResult>> {
         let client = self.inner.clone();
         spawn(
             env,
             None,
             async move { client.disconnect(&connection_id).await },
-            |_, ()| Ok(()),
+            |_, outcome| Ok(SignOutResult::from(outcome)),
         )
+    }
+
+    /// What a connect form needs before sign-in, for a server URL, an issuer or
+    /// an authorization-endpoint URL: issuer, client authentication methods,
+    /// whether a client secret is required, registration, scopes.
+    #[napi(ts_return_type = "Promise<ServerInfo>")]
+    pub fn inspect<'env>(
+        &self,
+        env: &'env Env,
+        url: String,
+    ) -> Result<PromiseRaw<'env, ServerInfo>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            None,
+            async move { client.inspect(&url).await },
+            |_, info| Ok(ServerInfo::from(info)),
+        )
+    }
+}
+
+/// What signing out did at the server; the tokens are forgotten locally anyway.
+#[napi(object, object_from_js = false)]
+pub struct SignOutResult {
+    /// `revoked`: the server revoked the grant. `unsupported`: it offers no
+    /// revocation. `failed`: revocation failed (see `error`). `not_signed_in`:
+    /// nothing was stored.
+    #[napi(ts_type = "'revoked' | 'unsupported' | 'failed' | 'not_signed_in'")]
+    pub revocation: String,
+    /// Why revocation failed: `{ code, message }`.
+    pub error: Option<SignOutError>,
+}
+
+/// A revocation failure.
+#[napi(object, object_from_js = false)]
+pub struct SignOutError {
+    /// The stable error code.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+}
+
+impl From<mcp_oauth::Revocation> for SignOutResult {
+    fn from(outcome: mcp_oauth::Revocation) -> Self {
+        use mcp_oauth::Revocation;
+        let (revocation, error) = match outcome {
+            Revocation::Revoked => ("revoked", None),
+            Revocation::Unsupported => ("unsupported", None),
+            Revocation::NotSignedIn => ("not_signed_in", None),
+            Revocation::Failed(error) => (
+                "failed",
+                Some(SignOutError {
+                    code: error.code().to_owned(),
+                    message: error.to_string(),
+                }),
+            ),
+        };
+        Self {
+            revocation: revocation.to_owned(),
+            error,
+        }
+    }
+}
+
+/// How a server signs clients in, found before sign-in.
+#[napi(object, object_from_js = false)]
+pub struct ServerInfo {
+    /// The authorization server's issuer.
+    pub issuer: String,
+    /// The protected resource, when the URL was one.
+    pub resource: Option<String>,
+    /// Where the user authorizes.
+    pub authorization_endpoint: String,
+    /// Where tokens are issued.
+    pub token_endpoint: String,
+    /// The client authentication methods the server lists (absent: not listed).
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Whether a manually registered client needs a secret (`none` not listed).
+    pub client_secret_required: bool,
+    /// Whether dynamic client registration is open.
+    #[napi(ts_type = "'open' | 'closed' | 'absent' | 'unknown'")]
+    pub registration: String,
+    /// The scopes the authorization server lists.
+    pub scopes_supported: Option<Vec<String>>,
+    /// The scopes the protected resource lists, when the URL was one.
+    pub resource_scopes_supported: Option<Vec<String>>,
+    /// Whether Client ID Metadata Documents are accepted.
+    pub client_id_metadata_document_supported: bool,
+    /// Whether tokens are revoked at sign-out (RFC 7009).
+    pub revocation_supported: bool,
+}
+
+impl From<mcp_oauth::core::inspect::ServerInfo> for ServerInfo {
+    fn from(info: mcp_oauth::core::inspect::ServerInfo) -> Self {
+        use mcp_oauth::core::inspect::RegistrationAvailability as R;
+        Self {
+            issuer: info.issuer,
+            resource: info.resource,
+            authorization_endpoint: info.authorization_endpoint.into(),
+            token_endpoint: info.token_endpoint.into(),
+            token_endpoint_auth_methods_supported: info.token_endpoint_auth_methods_supported,
+            client_secret_required: info.client_secret_required,
+            registration: match info.registration {
+                R::Open => "open",
+                R::Closed => "closed",
+                R::Absent => "absent",
+                R::Unknown => "unknown",
+            }
+            .to_owned(),
+            scopes_supported: info.scopes_supported,
+            resource_scopes_supported: info.resource_scopes_supported,
+            client_id_metadata_document_supported: info.client_id_metadata_document_supported,
+            revocation_supported: info.revocation_supported,
+        }
     }
 }

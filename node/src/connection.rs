@@ -174,15 +174,19 @@ impl Connection {
         )
     }
 
-    /// Forgets this connection's stored tokens.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn disconnect<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+    /// Signs out: revokes the tokens at the server when it offers RFC 7009
+    /// revocation, and forgets them here in any case.
+    #[napi(ts_return_type = "Promise<SignOutResult>")]
+    pub fn disconnect<'env>(
+        &self,
+        env: &'env Env,
+    ) -> Result<PromiseRaw<'env, crate::client::SignOutResult>> {
         let connection = self.inner.clone();
         spawn(
             env,
             None,
             async move { connection.disconnect().await },
-            |_, ()| Ok(()),
+            |_, outcome| Ok(crate::client::SignOutResult::from(outcome)),
         )
     }
 

@@ -10,7 +10,8 @@ import { startServer, headlessBrowser } from './helpers.mjs'
 
 let server
 before(async () => {
-  server = await startServer(['--token-lifetime', '63'])
+  // 4 s tokens are due for refresh half-way through their life, 2 s after issue.
+  server = await startServer(['--token-lifetime', '4'])
 })
 after(async () => {
   await server?.stop()

@@ -10,9 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import host from './host.mjs'
 import { startServer, mapStore } from '../../node/test/helpers.mjs'
 
-// Tokens live 63 s and are refreshed 60 s before expiry: due 3 s after issue.
-const DUE_SOON = ['--token-lifetime', '63']
-const UNTIL_DUE_MS = 3_500
+// Tokens live 8 s; one this short is refreshed half-way through its life, so it
+// is due 4 s after issue (and a refreshed one 4 s after that).
+const DUE_SOON = ['--token-lifetime', '8']
+const UNTIL_DUE_MS = 4_500
 
 const servers = []
 after(() => Promise.all(servers.map((s) => s.stop())))

@@ -811,3 +811,131 @@ fn a_refresh_the_store_could_not_save_is_saved_on_the_next_call() {
         server.shutdown().await;
     });
 }
+
+#[test]
+fn clients_sharing_a_token_file_refresh_once_between_them() {
+    // Eight clients on one file stand for eight processes (an app, the CLI,
+    // scripts): each has its own in-process single-flight, so only the file
+    // store's lock and the re-read after taking it keep them from spending the
+    // same rotating refresh token eight times.
+    run(async {
+        let server = start(TestServerConfig {
+            rotate_refresh_tokens: true,
+            ..TestServerConfig::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tokens.json");
+        let time = TestClock::default();
+        let on_file = || {
+            OAuthClient::builder("mcp-oauth e2e")
+                .file_store(&path)
+                .opener(HeadlessBrowser::new().expect("headless browser"))
+                .callback_timeout(Duration::from_secs(20))
+                .clock(time.clock())
+                .build()
+                .expect("client")
+        };
+        let signed_in = on_file()
+            .connect(Preset::dynamic(server.mcp_url().as_str()))
+            .await
+            .expect("connect");
+        let mut connections = Vec::new();
+        for _ in 0..8 {
+            connections.push(
+                on_file()
+                    .connection(signed_in.id())
+                    .await
+                    .expect("store")
+                    .expect("stored"),
+            );
+        }
+        time.advance(7200);
+        server.clear_log();
+        let tokens = futures_join(connections.iter().map(|c| {
+            let c = c.clone();
+            tokio::spawn(async move { c.access_token().await })
+        }))
+        .await;
+        assert_eq!(server.count("POST", "/token"), 1, "{:?}", paths(&server));
+        assert!(tokens.iter().all(|t| t == &tokens[0]), "one token for all");
+        for connection in &connections {
+            assert!(matches!(
+                connection.status().await,
+                Status::Connected { .. }
+            ));
+        }
+        server.shutdown().await;
+    });
+}
+
+/// A store whose writes can be made slow, to stop waiting in the middle of one.
+#[derive(Default)]
+struct SlowStore {
+    inner: MemoryStore,
+    slow_writes: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl mcp_oauth::store::TokenStore for SlowStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, mcp_oauth::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &str, value: String) -> Result<(), mcp_oauth::StoreError> {
+        if self.slow_writes.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        self.inner.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), mcp_oauth::StoreError> {
+        self.inner.delete(key).await
+    }
+}
+
+#[test]
+fn a_refresh_whose_caller_stopped_waiting_still_completes_and_is_saved() {
+    run(async {
+        let server = start(TestServerConfig {
+            rotate_refresh_tokens: true,
+            ..TestServerConfig::default()
+        })
+        .await;
+        let store = Arc::new(SlowStore::default());
+        let time = TestClock::default();
+        let client = builder()
+            .store(store.clone())
+            .clock(time.clock())
+            .build()
+            .expect("client");
+        let connection = client
+            .connect(Preset::dynamic(server.mcp_url().as_str()))
+            .await
+            .expect("connect");
+        time.advance(7200);
+        store.slow_writes.store(true, Ordering::SeqCst);
+        // The caller gives up while the rotated refresh token is being saved.
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(250), connection.access_token()).await;
+        assert!(gave_up.is_err(), "the caller stopped waiting");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        store.slow_writes.store(false, Ordering::SeqCst);
+        assert_eq!(server.count("POST", "/token"), 2);
+
+        // Another client reading the store holds the rotated refresh token.
+        let restored = builder()
+            .store(store.clone())
+            .clock(time.clock())
+            .build()
+            .expect("client")
+            .connection(connection.id())
+            .await
+            .expect("store")
+            .expect("stored");
+        time.advance(7200);
+        restored
+            .access_token()
+            .await
+            .expect("the saved refresh token is the live one");
+        server.shutdown().await;
+    });
+}

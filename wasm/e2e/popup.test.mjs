@@ -172,3 +172,23 @@ test("same-window redirect completes through sessionStorage", async () => {
   await page.screenshot({ path: join(out, "connected-redirect.png"), fullPage: true });
   await context.close();
 });
+
+test("inspect(url) tells a connect form how the server signs clients in, before sign-in", async () => {
+  const { context, page } = await openDemo();
+  const info = await page.evaluate(async (url) => {
+    // The module app.js already initialized; init() again is a no-op.
+    const pkg = await import("/pkg/mcp_oauth_wasm.js");
+    await pkg.default();
+    return pkg.inspect(url);
+  }, mcpUrl);
+  assert.equal(info.issuer, new URL(mcpUrl).origin);
+  assert.equal(info.registration, "open");
+  assert.equal(info.clientSecretRequired, false);
+  assert.ok(info.tokenEndpointAuthMethodsSupported.includes("none"), JSON.stringify(info));
+  const missing = await page.evaluate(async () => {
+    const pkg = await import("/pkg/mcp_oauth_wasm.js");
+    return pkg.inspect("ftp://example.com/").then(() => "resolved", (error) => error.code);
+  });
+  assert.equal(missing, "insecure_endpoint");
+  await context.close();
+});

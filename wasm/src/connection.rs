@@ -14,6 +14,7 @@ use crate::progress::Progress;
 use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
 use mcp_oauth_core::progress::ProgressEvent;
+use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
 use mcp_oauth_core::Secret;
 use std::cell::RefCell;
@@ -163,16 +164,31 @@ impl Connection {
         })
     }
 
-    /// Forgets the connection in the host's storage.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    /// Signs out: revokes the tokens at the server when it offers RFC 7009
+    /// revocation, then forgets the connection in the host's storage whatever
+    /// the revocation did. Resolves to `{ revocation: "revoked" | "unsupported" |
+    /// "failed", error? }`.
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ revocation: \"revoked\" | \"unsupported\" | \"failed\", error?: { code: string, message: string } }>"
+    )]
     pub fn disconnect(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
+            let session = inner.session.borrow().clone();
+            let outcome = Object::new();
+            let revocation = match revoke(&session).await {
+                Ok(true) => "revoked",
+                Ok(false) => "unsupported",
+                Err(failure) => {
+                    let _ = Reflect::set(&outcome, &"error".into(), &failure.into_js());
+                    "failed"
+                }
+            };
+            let _ = Reflect::set(&outcome, &"revocation".into(), &revocation.into());
             if let Some(storage) = &inner.storage {
-                let key = inner.session.borrow().grant.server_url.clone();
-                storage.remove(&key).await?;
+                storage.remove(&session.grant.server_url).await?;
             }
-            Ok(JsValue::UNDEFINED)
+            Ok(outcome.into())
         })
     }
 
@@ -272,6 +288,28 @@ impl Inner {
             }
         }
     }
+}
+
+/// Sends core's RFC 7009 revocation requests: `Ok(false)` when the server offers
+/// no revocation, the first failure otherwise (every request is still sent).
+async fn revoke(session: &Session) -> Result<bool, Failure> {
+    let requests = revocation::revocation_requests(session, now())
+        .map_err(|e| Failure::from(mcp_oauth_core::Error::from(e)))?;
+    if requests.is_empty() {
+        return Ok(false);
+    }
+    let mut failure = None;
+    for request in &requests {
+        let outcome = match fetch::execute(request).await {
+            Ok(response) => revocation::check_revocation_response(request, &response)
+                .map_err(|e| Failure::from(mcp_oauth_core::Error::from(e))),
+            Err(unreachable) => Err(unreachable),
+        };
+        if let Err(error) = outcome {
+            failure.get_or_insert(error);
+        }
+    }
+    failure.map_or(Ok(true), Err)
 }
 
 /// `fetch(url, init)` with the bearer token set on a copy of `init`'s headers.

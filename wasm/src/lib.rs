@@ -27,6 +27,7 @@ pub mod error;
 mod fetch;
 pub mod flow;
 mod idn;
+pub mod inspect;
 mod options;
 pub mod popup;
 mod progress;
@@ -109,8 +110,8 @@ export interface ResumeOptions {
 
 /** An OAuth request of a sign-in and the status it got. */
 export interface ProgressRequest {
-  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata. */
-  step: "probe" | "discovery" | "registration" | "token";
+  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata, `revocation` signs out (RFC 7009). */
+  step: "probe" | "discovery" | "registration" | "token" | "revocation";
   method: "GET" | "POST";
   url: string;
   status: number;
@@ -136,6 +137,24 @@ export interface ConnectionStatus {
   state: "connected" | "expired" | "reconnect_needed";
   /** When the access token expires, in milliseconds since the epoch (`new Date(expiresAt)`), if known. */
   expiresAt?: number;
+}
+
+/** How a server signs clients in, from `inspect(url)`, before sign-in. */
+export interface ServerInfo {
+  issuer: string;
+  /** The protected resource, when the URL was one. */
+  resource?: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  /** The client authentication methods the server lists (absent: not listed). */
+  tokenEndpointAuthMethodsSupported?: string[];
+  /** A manually registered client needs a secret (`none` is not listed). */
+  clientSecretRequired: boolean;
+  registration: "open" | "closed" | "absent" | "unknown";
+  scopesSupported?: string[];
+  resourceScopesSupported?: string[];
+  clientIdMetadataDocumentSupported: boolean;
+  revocationSupported: boolean;
 }
 
 /** Every error this package throws or rejects with. */

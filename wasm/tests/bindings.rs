@@ -74,6 +74,12 @@ fn calls() -> Array {
     get(&js_sys::global(), "calls").unchecked_into()
 }
 
+/// Forgets the requests so far: a manual flow without `issuer` first looks for
+/// the server's metadata (which the scripted server does not have).
+fn forget_calls() {
+    Reflect::set(&js_sys::global(), &"calls".into(), &Array::new()).unwrap();
+}
+
 /// Storage backed by `globalThis.saved` (a Map), with async `set`.
 fn storage() -> JsValue {
     js("(() => { globalThis.saved = new Map(); return {
@@ -196,6 +202,7 @@ async fn a_wrong_state_is_rejected_and_the_flow_keeps_waiting() {
         0,
     );
     let flow = pending_manual(false).await;
+    forget_calls();
     let state = flow.state().unwrap();
     let code = rejection_code(flow.complete(format!("{REDIRECT}?code=c&state=forged"))).await;
     assert_eq!(code, "state_mismatch");
@@ -218,6 +225,7 @@ async fn completing_exchanges_the_code_and_saves_the_connection() {
         0,
     );
     let flow = pending_manual(true).await;
+    forget_calls();
     let state = flow.state().unwrap();
     let connection = settle(flow.complete(format!("{REDIRECT}?code=the-code&state={state}")))
         .await

@@ -1,6 +1,14 @@
 //! The dynamic flow: probe the server, discover its authorization server, get a
 //! client, then run the shared code grant.
 //!
+//! A protected resource may list several `authorization_servers` (RFC 9728 §2).
+//! They are tried in order, one we already hold a client for first, then the
+//! PRM's own order: a server whose metadata cannot be found or used (missing,
+//! another issuer, no PKCE S256), or that offers no way to get a client (no
+//! registration route, registration refused), is skipped for the next one. The
+//! first that works is used; when none does, the first server's error is reported,
+//! since it is the one the resource prefers.
+//!
 //! A step-up (MCP "Step-Up Authorization Flow") follows moments after a sign-in
 //! or a request that discovered the server's metadata: [`DynamicFlow::reusing`]
 //! starts from that [`Discovered`] metadata instead of fetching it again, when
@@ -164,6 +172,12 @@ pub struct DynamicFlow {
     /// When `metadata` was read (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metadata_read_at: Option<u64>,
+    /// Authorization servers still to try if the current one cannot be used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fallback_issuers: Vec<String>,
+    /// Why the servers tried so far could not be used, first one first.
+    #[serde(skip)]
+    skipped: Vec<Error>,
     step: Step,
 }
 
@@ -191,6 +205,8 @@ impl DynamicFlow {
             resource_metadata_url: None,
             metadata: None,
             metadata_read_at: None,
+            fallback_issuers: Vec::new(),
+            skipped: Vec::new(),
             step: Step::Probe,
             config,
         };
@@ -387,15 +403,10 @@ impl DynamicFlow {
                 let url = candidates.get(next).ok_or_else(corrupt)?;
                 let prm = discovery::parse_protected_resource_metadata(url, response)?;
                 discovery::check_resource(&prm, &self.server)?;
-                let issuer = self.choose_authorization_server(&prm);
+                self.fallback_issuers = self.authorization_servers_in_order(&prm);
                 self.resource_metadata = Some(prm);
                 self.resource_metadata_url = Some(url.clone());
-                Ok(Step::AuthorizationServerMetadata {
-                    candidates: discovery::authorization_server_metadata_urls(&issuer)?,
-                    issuer,
-                    next: 0,
-                    legacy: false,
-                })
+                self.next_authorization_server(None)
             }
             Step::AuthorizationServerMetadata {
                 issuer,
@@ -407,10 +418,16 @@ impl DynamicFlow {
                     (issuer.clone(), candidates.clone(), *next, *legacy);
                 if response.is_success() {
                     let url = candidates.get(next).ok_or_else(corrupt)?;
-                    let metadata =
-                        discovery::parse_authorization_server_metadata(url, &issuer, response)?;
-                    self.metadata_read_at = Some(now);
-                    return self.registration_step(metadata, now);
+                    return match discovery::parse_authorization_server_metadata(
+                        url, &issuer, response,
+                    ) {
+                        Ok(metadata) => {
+                            self.metadata_read_at = Some(now);
+                            self.registration_step(metadata, now)
+                        }
+                        Err(error) if !legacy => self.next_authorization_server(Some(error.into())),
+                        Err(error) => Err(error.into()),
+                    };
                 }
                 if candidates.get(next + 1).is_some() {
                     return Ok(Step::AuthorizationServerMetadata {
@@ -424,15 +441,9 @@ impl DynamicFlow {
                     return self
                         .registration_step(discovery::legacy_default_metadata(&self.server), now);
                 }
-                Err(DiscoveryError::AuthorizationServerNotFound {
-                    issuer,
-                    tried: candidates
-                        .iter()
-                        .map(Url::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-                .into())
+                self.next_authorization_server(Some(
+                    DiscoveryError::not_found(&issuer, &candidates).into(),
+                ))
             }
             Step::Registering { scope, .. } => {
                 let scope = scope.clone();
@@ -440,8 +451,13 @@ impl DynamicFlow {
                     .metadata
                     .clone()
                     .ok_or(self.unexpected("a registration response"))?;
-                let client = registration::parse_registration_response(&metadata, response)?;
-                self.authorizing_step(&metadata, client, scope, now)
+                match registration::parse_registration_response(&metadata, response) {
+                    Ok(client) => self.authorizing_step(&metadata, client, scope, now),
+                    Err(error @ RegistrationError::Refused { .. }) => {
+                        self.next_authorization_server(Some(error.into()))
+                    }
+                    Err(error) => Err(error.into()),
+                }
             }
             Step::ClientCredentials { grant, .. } => {
                 let tokens =
@@ -509,19 +525,46 @@ impl DynamicFlow {
         })
     }
 
-    /// Prefers an authorization server we already hold a client for.
-    fn choose_authorization_server(&self, prm: &ProtectedResourceMetadata) -> String {
-        prm.authorization_servers
-            .iter()
-            .find(|issuer| {
-                self.config
-                    .clients
-                    .iter()
-                    .any(|c| c.issuer.as_deref() == Some(issuer.as_str()))
-            })
-            .or_else(|| prm.authorization_servers.first())
-            .cloned()
-            .unwrap_or_default()
+    /// The PRM's authorization servers in the order to try them: those we already
+    /// hold a client for first, then the PRM's order; each once.
+    fn authorization_servers_in_order(&self, prm: &ProtectedResourceMetadata) -> Vec<String> {
+        let known = |issuer: &String| {
+            self.config
+                .clients
+                .iter()
+                .any(|c| c.issuer.as_deref() == Some(issuer.as_str()))
+        };
+        let mut ordered: Vec<String> = Vec::new();
+        let (first, rest): (Vec<&String>, Vec<&String>) =
+            prm.authorization_servers.iter().partition(|i| known(i));
+        for issuer in first.into_iter().chain(rest) {
+            if !ordered.contains(issuer) {
+                ordered.push(issuer.clone());
+            }
+        }
+        ordered
+    }
+
+    /// Moves on to the next authorization server, after `failure` made the current
+    /// one unusable. Without one left, fails with the first server's error.
+    fn next_authorization_server(&mut self, failure: Option<Error>) -> Result<Step, Error> {
+        self.skipped.extend(failure);
+        self.metadata = None;
+        while !self.fallback_issuers.is_empty() {
+            let issuer = self.fallback_issuers.remove(0);
+            match discovery::authorization_server_metadata_urls(&issuer) {
+                Ok(candidates) => {
+                    return Ok(Step::AuthorizationServerMetadata {
+                        candidates,
+                        issuer,
+                        next: 0,
+                        legacy: false,
+                    })
+                }
+                Err(error) => self.skipped.push(error.into()),
+            }
+        }
+        Err(self.skipped.first().cloned().unwrap_or_else(corrupt))
     }
 
     fn registration_step(
@@ -556,10 +599,12 @@ impl DynamicFlow {
                 self.authorizing_step(&metadata, client, scope, now)
             }
             RegistrationPlan::Dynamic(request) => Ok(Step::Registering { request, scope }),
-            RegistrationPlan::ManualRequired => Err(RegistrationError::ManualRequired {
-                issuer: metadata.issuer.clone(),
-            }
-            .into()),
+            RegistrationPlan::ManualRequired => self.next_authorization_server(Some(
+                RegistrationError::ManualRequired {
+                    issuer: metadata.issuer.clone(),
+                }
+                .into(),
+            )),
         }
     }
 
@@ -584,6 +629,7 @@ impl DynamicFlow {
             client,
             scope,
             grant_type,
+            revocation_endpoint: metadata.revocation_endpoint.clone(),
         };
         if grant_type == GrantType::ClientCredentials {
             // RFC 6749 §4.4.3: no refresh token for this grant, so asking for one

@@ -1,8 +1,12 @@
 //! The manual flow: the user registered an OAuth app themselves and typed in its
 //! client id, optional secret, endpoints and scopes (servers whose registration
-//! endpoint answers 403). No discovery or registration; at most one metadata
-//! lookup, when an issuer is known, to pick the client-authentication method and
-//! learn whether callbacks carry `iss`.
+//! endpoint answers 403). No discovery or registration; only a metadata lookup to
+//! call the token endpoint the way the server advertises (`client_secret_post`
+//! rather than the RFC default Basic when that is all it takes) and to learn
+//! whether callbacks carry `iss`. With an `issuer`, its RFC 8414 / OIDC URLs; without
+//! one, the issuers the authorization URL may belong to ([`MetadataLookup`], the
+//! lookup `inspect` uses), keeping only a document that describes the endpoints the
+//! user typed. The RFC default applies only when no metadata is found.
 
 use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
 use super::dynamic::check_redirect_uri;
@@ -11,7 +15,8 @@ use crate::client_auth::{self, AuthMethod, SecretRequirement};
 use crate::discovery::{self, AuthorizationServerMetadata};
 use crate::entropy::Entropy;
 use crate::error::Error;
-use crate::http::{HttpRequest, HttpResponse, Purpose};
+use crate::http::HttpResponse;
+use crate::inspect::{LookupStep, MetadataLookup};
 use crate::loopback::is_secure_or_loopback;
 use crate::registration::ClientCredentials;
 use crate::secret::Secret;
@@ -51,10 +56,7 @@ pub struct ManualConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Step {
-    Metadata {
-        candidates: Vec<Url>,
-        next: usize,
-    },
+    Metadata(MetadataLookup),
     Authorizing(Box<CodeGrant>),
     Done(Box<Session>),
     #[serde(skip)]
@@ -90,18 +92,21 @@ impl ManualFlow {
             token_endpoint,
             secrets: AuthSecrets::generate(entropy)?,
             metadata: None,
-            // Replaced below, before the flow is visible to anyone.
-            step: Step::Metadata {
-                candidates: Vec::new(),
-                next: 0,
-            },
             config,
+            step: Step::Failed(Error::Config("the flow is being set up".into())),
         };
-        flow.step = match &flow.config.issuer {
-            Some(issuer) => Step::Metadata {
-                candidates: discovery::authorization_server_metadata_urls(issuer)?,
-                next: 0,
-            },
+        let lookup = match &flow.config.issuer {
+            Some(issuer) => MetadataLookup::for_issuer(issuer)?,
+            None => MetadataLookup::for_endpoint(
+                &flow.authorization_endpoint,
+                vec![
+                    flow.authorization_endpoint.clone(),
+                    flow.token_endpoint.clone(),
+                ],
+            ),
+        };
+        flow.step = match lookup.request() {
+            Some(_) => Step::Metadata(lookup),
             None => flow.authorizing_step(None)?,
         };
         Ok(flow)
@@ -110,11 +115,8 @@ impl ManualFlow {
     /// What the host must do next.
     pub fn next_action(&self) -> Action {
         match &self.step {
-            Step::Metadata { candidates, next } => match candidates.get(*next) {
-                Some(url) => Action::Send(HttpRequest::get(
-                    url.clone(),
-                    Purpose::AuthorizationServerMetadata,
-                )),
+            Step::Metadata(lookup) => match lookup.request() {
+                Some(request) => Action::Send(request),
                 None => Action::Failed(Error::Config("the stored flow state is corrupt".into())),
             },
             Step::Authorizing(grant) => match grant.exchange_request() {
@@ -132,9 +134,9 @@ impl ManualFlow {
     /// Feeds the response to the last `Action::Send`. An error ends the flow.
     pub fn on_response(&mut self, response: HttpResponse, now: u64) -> Result<(), Error> {
         let next = match &self.step {
-            Step::Metadata { candidates, next } => {
-                let (candidates, next) = (candidates.clone(), *next);
-                self.on_metadata(&candidates, next, &response)
+            Step::Metadata(lookup) => {
+                let lookup = lookup.clone();
+                self.on_metadata(lookup, &response)
             }
             Step::Authorizing(grant) if grant.exchange_request().is_some() => grant
                 .on_token_response(&response, now)
@@ -156,6 +158,22 @@ impl ManualFlow {
                 Err(error)
             }
         }
+    }
+
+    /// The last request could not be sent: a metadata lookup goes on without that
+    /// candidate (metadata is optional here, and a browser may be refused it by
+    /// CORS); anything else is for the host to report (`false`).
+    pub fn on_unreachable(&mut self) -> bool {
+        let Step::Metadata(lookup) = &self.step else {
+            return false;
+        };
+        let unanswered = HttpResponse::new(599, Vec::new(), Vec::new());
+        let lookup = lookup.clone();
+        match self.on_metadata(lookup, &unanswered) {
+            Ok(step) => self.step = step,
+            Err(error) => self.step = Step::Failed(error),
+        }
+        true
     }
 
     /// Feeds the URL that reached the redirect URI. A callback with a missing or
@@ -201,27 +219,18 @@ impl ManualFlow {
 
     fn on_metadata(
         &mut self,
-        candidates: &[Url],
-        next: usize,
+        mut lookup: MetadataLookup,
         response: &HttpResponse,
     ) -> Result<Step, Error> {
-        if response.is_success() {
-            let issuer = self.config.issuer.clone().unwrap_or_default();
-            let url = candidates
-                .get(next)
-                .ok_or_else(|| Error::Config("the stored flow state is corrupt".into()))?;
-            let metadata = discovery::parse_authorization_server_metadata(url, &issuer, response)?;
-            self.metadata = Some(metadata.clone());
-            return self.authorizing_step(Some(&metadata));
+        match lookup.on_response(response)? {
+            LookupStep::Found(metadata) => {
+                self.metadata = Some((*metadata).clone());
+                self.authorizing_step(Some(&metadata))
+            }
+            LookupStep::Next => Ok(Step::Metadata(lookup)),
+            // Without metadata, go on with what the user gave and the RFC defaults.
+            LookupStep::Exhausted => self.authorizing_step(None),
         }
-        if candidates.get(next + 1).is_some() {
-            return Ok(Step::Metadata {
-                candidates: candidates.to_vec(),
-                next: next + 1,
-            });
-        }
-        // The lookup is a convenience: without metadata, go on with what the user gave.
-        self.authorizing_step(None)
     }
 
     fn authorizing_step(
@@ -236,9 +245,13 @@ impl ManualFlow {
                 config.client_secret.is_some(),
             )?,
         };
-        // Without an issuer the grant is keyed by the token endpoint's origin.
-        let issuer = config
+        // The issuer the user gave or the lookup found; without either, the grant
+        // is keyed by the token endpoint's origin.
+        let known_issuer = config
             .issuer
+            .clone()
+            .or_else(|| metadata.map(|m| m.issuer.clone()));
+        let issuer = known_issuer
             .clone()
             .unwrap_or_else(|| self.token_endpoint.origin().ascii_serialization());
         let resource = match &config.server_url {
@@ -263,13 +276,14 @@ impl ManualFlow {
             },
             grant_type: GrantType::AuthorizationCode,
             scope: config.scopes.clone().filter(|s| !s.trim().is_empty()),
+            revocation_endpoint: metadata.and_then(|m| m.revocation_endpoint.clone()),
         };
         Ok(Step::Authorizing(Box::new(CodeGrant::new(
             CodeGrantParams {
                 grant,
                 authorization_endpoint: self.authorization_endpoint.clone(),
                 redirect_uri: config.redirect_uri.clone(),
-                expected_issuer: config.issuer.clone(),
+                expected_issuer: known_issuer,
                 iss_required: metadata
                     .is_some_and(|m| m.authorization_response_iss_parameter_supported),
             },

@@ -24,7 +24,9 @@ mod dynamic;
 mod manual;
 
 pub use code_grant::CodeGrant;
-pub use dynamic::{Discovered, DynamicConfig, DynamicFlow, Probe, DISCOVERY_REUSE_SECS};
+pub use dynamic::{
+    Discovered, DynamicConfig, DynamicFlow, Probe, DEFAULT_PROTOCOL_VERSION, DISCOVERY_REUSE_SECS,
+};
 pub use manual::{ManualConfig, ManualFlow};
 
 use crate::error::Error;
@@ -88,6 +90,17 @@ impl Flow {
         match self {
             Flow::Dynamic(f) => f.on_response(response, now),
             Flow::Manual(f) => f.on_response(response, now),
+        }
+    }
+
+    /// The request of the last `Action::Send` could not be sent or answered (a
+    /// network error, a browser's CORS refusal). Returns `true` when the flow can
+    /// do without it and goes on (the manual preset's optional metadata lookup);
+    /// `false` when the host should fail with its transport error.
+    pub fn on_unreachable(&mut self) -> bool {
+        match self {
+            Flow::Dynamic(_) => false,
+            Flow::Manual(f) => f.on_unreachable(),
         }
     }
 

@@ -479,6 +479,71 @@ fn no_registration_endpoint_and_no_cimd_needs_a_manual_client() {
     assert_eq!(err.code(), "manual_client_required");
 }
 
+/// A PRM listing an unusable authorization server first and a working one second.
+fn two_authorization_servers(first: &str) -> Recorded {
+    dynamic_server().get(
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+        json!({ "resource": SERVER, "authorization_servers": [first, ISSUER] }),
+    )
+}
+
+#[test]
+fn several_authorization_servers_are_tried_in_order_until_one_works() {
+    // The first has no metadata at all.
+    let mut server = two_authorization_servers("https://gone.example.com");
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(session.grant.issuer, ISSUER);
+    assert_eq!(
+        server.urls()[2..5],
+        [
+            "GET https://gone.example.com/.well-known/oauth-authorization-server",
+            "GET https://gone.example.com/.well-known/openid-configuration",
+            "GET https://auth.example.com/.well-known/oauth-authorization-server",
+        ]
+    );
+
+    // The first refuses registration.
+    let closed = "https://closed.example.com";
+    let mut server = two_authorization_servers(closed)
+        .get(
+            "https://closed.example.com/.well-known/oauth-authorization-server",
+            as_metadata(closed),
+        )
+        .post("https://closed.example.com/register", 403, json!({}));
+    let session = server.drive(&mut dynamic(config())).unwrap();
+    assert_eq!(session.grant.issuer, ISSUER);
+    assert_eq!(session.grant.client.client_id, "dyn-client");
+
+    // None works: the first server's error is the one reported.
+    let mut server = two_authorization_servers("https://gone.example.com").route(
+        Method::Get,
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        HttpResponse::new(404, vec![], ""),
+    );
+    let err = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(err.code(), "metadata_not_found");
+    assert!(err.to_string().contains("gone.example.com"), "{err}");
+}
+
+#[test]
+fn a_known_client_puts_its_authorization_server_first() {
+    let mut server = two_authorization_servers("https://other.example.com");
+    let mut config = config();
+    config.clients.push(PreRegisteredClient {
+        issuer: Some(ISSUER.into()),
+        client_id: "known".into(),
+        client_secret: None,
+        auth_method: None,
+        private_key: None,
+    });
+    let session = server.drive(&mut dynamic(config)).unwrap();
+    assert_eq!(session.grant.client.client_id, "known");
+    assert!(server
+        .urls()
+        .iter()
+        .all(|u| !u.contains("other.example.com")));
+}
+
 #[test]
 fn discovery_failures_are_typed() {
     let cases: [(&str, Recorded); 3] = [
@@ -669,9 +734,18 @@ fn manual_flow_with_client_secret_basic() {
     let session = server
         .drive(&mut manual(manual_config(Some("s3cret"), None)))
         .unwrap();
+    // No issuer given: the authorization URL's issuers are looked up first, and
+    // only without any metadata does the RFC default (Basic) apply.
     assert_eq!(
         server.urls(),
-        ["POST https://api.figma.example/v1/oauth/token"]
+        [
+            "GET https://www.figma.example/.well-known/oauth-authorization-server",
+            "GET https://www.figma.example/.well-known/openid-configuration",
+            "GET https://www.figma.example/.well-known/oauth-authorization-server/oauth",
+            "GET https://www.figma.example/.well-known/openid-configuration/oauth",
+            "GET https://www.figma.example/oauth/.well-known/openid-configuration",
+            "POST https://api.figma.example/v1/oauth/token",
+        ]
     );
     let request = server.last_token_request();
     let token = form(request);
@@ -756,6 +830,85 @@ fn manual_flow_picks_the_advertised_method_from_one_metadata_lookup() {
     assert_eq!(
         flow.secret_requirement(),
         Some(crate::client_auth::SecretRequirement::Required)
+    );
+}
+
+#[test]
+fn manual_flow_without_an_issuer_finds_a_post_only_server_from_its_authorization_url() {
+    // oidc-provider's layout: issuer at the origin, endpoints below it, metadata
+    // only at the OIDC well-known URL, client_secret_post only.
+    let issuer = "http://127.0.0.1:4000";
+    let mut metadata = as_metadata(issuer);
+    metadata["authorization_endpoint"] = json!("http://127.0.0.1:4000/auth");
+    metadata["token_endpoint"] = json!("http://127.0.0.1:4000/token");
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
+    metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    let mut server = Recorded::new()
+        .get(
+            "http://127.0.0.1:4000/.well-known/openid-configuration",
+            metadata,
+        )
+        .post("http://127.0.0.1:4000/token", 200, tokens());
+    server.callback_iss = Some(issuer.into());
+    let mut config = manual_config(Some("s3cret"), None);
+    config.authorization_endpoint = "http://127.0.0.1:4000/auth".into();
+    config.token_endpoint = "http://127.0.0.1:4000/token".into();
+    let session = server.drive(&mut manual(config)).unwrap();
+    assert_eq!(
+        server.urls(),
+        [
+            "GET http://127.0.0.1:4000/.well-known/oauth-authorization-server",
+            "GET http://127.0.0.1:4000/.well-known/openid-configuration",
+            "POST http://127.0.0.1:4000/token",
+        ]
+    );
+    let request = server.last_token_request();
+    assert_eq!(request.header("Authorization"), None);
+    assert_eq!(form(request)["client_secret"], "s3cret");
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretPost
+    );
+    assert_eq!(
+        session.grant.issuer, issuer,
+        "the issuer found is the grant's"
+    );
+}
+
+#[test]
+fn manual_flow_goes_on_without_metadata_it_cannot_reach() {
+    let mut flow = manual(manual_config(Some("s3cret"), None));
+    let mut lookups = 0;
+    while let Action::Send(request) = flow.next_action() {
+        if request.purpose != Purpose::AuthorizationServerMetadata {
+            break;
+        }
+        lookups += 1;
+        assert!(flow.on_unreachable(), "a metadata lookup may fail");
+    }
+    assert_eq!(lookups, 5);
+    assert!(matches!(flow.next_action(), Action::Authorize { .. }));
+    assert!(
+        !flow.on_unreachable(),
+        "waiting for the callback: the host reports it"
+    );
+}
+
+#[test]
+fn manual_flow_ignores_metadata_that_describes_other_endpoints() {
+    // The origin serves another server's metadata (another tenant): not used.
+    let mut metadata = as_metadata("https://www.figma.example");
+    metadata["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
+    let mut server = manual_server().get(
+        "https://www.figma.example/.well-known/oauth-authorization-server",
+        metadata,
+    );
+    let session = server
+        .drive(&mut manual(manual_config(Some("s3cret"), None)))
+        .unwrap();
+    assert_eq!(
+        session.grant.client.auth_method,
+        AuthMethod::ClientSecretBasic
     );
 }
 

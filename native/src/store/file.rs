@@ -1,20 +1,29 @@
 //! One JSON file on disk, written so that it is always whole: a temporary file in
 //! the same directory (mode 0600), fsync, atomic rename, fsync of the directory.
-//! A file that cannot be read is moved aside to `<name>.broken-<timestamp>` and the
-//! app starts from an empty store with a warning, instead of crashing or
-//! overwriting what might still be recovered by hand.
+//! A file that cannot be read is moved aside to `<name>.broken-<UTC time>` (ISO
+//! 8601 basic format, `tokens.json.broken-20261201T220300Z`, safe in file names on
+//! every OS) and the app starts from an empty store; the move is reported through
+//! [`FileStore::on_moved_aside`] (the client turns it into a progress event), not
+//! only logged, since the user lost their sign-ins.
 //!
-//! Writers within one process are serialized by a lock around the whole
-//! read-modify-write, so concurrent updates are never lost. Separate processes
-//! each see a whole file, but the last writer wins.
+//! Several processes may share the file (an app and the CLI, parallel scripts).
+//! Every read goes to the disk, and every change is a read-modify-write under an
+//! OS file lock (`fs4`: `flock` on Unix, `LockFileEx` on Windows), so no process
+//! overwrites what another one saved. [`TokenStore::lock`] gives the engine a
+//! lock per key, in the same way, to refresh once across processes. The lock files
+//! live in `<name>.locks/` beside the store; the OS releases them when a process
+//! dies, so a crash never leaves a store locked.
 
-use super::TokenStore;
+use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::sync::Mutex;
 
 const FORMAT_VERSION: u32 = 1;
@@ -25,12 +34,34 @@ struct FileContents {
     entries: BTreeMap<String, String>,
 }
 
+/// A store file that could not be read was moved aside, and the store started
+/// empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedAside {
+    /// The store file.
+    pub path: PathBuf,
+    /// Where its unreadable contents are now.
+    pub moved_to: PathBuf,
+    /// Why it could not be read (never its contents).
+    pub reason: String,
+}
+
+type MovedAsideHook = Arc<dyn Fn(&MovedAside) + Send + Sync>;
+
 /// A token store backed by one JSON file.
-#[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
-    /// The file's entries, loaded on first use.
-    cache: Mutex<Option<BTreeMap<String, String>>>,
+    /// Serializes this process's writers; the OS lock serializes processes.
+    writers: Mutex<()>,
+    on_moved_aside: Option<MovedAsideHook>,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileStore {
@@ -38,8 +69,16 @@ impl FileStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
-            cache: Mutex::new(None),
+            writers: Mutex::new(()),
+            on_moved_aside: None,
         }
+    }
+
+    /// Calls `notify` when an unreadable store file is moved aside, so the user
+    /// can be told that their sign-ins are gone (and where the old file is).
+    pub fn on_moved_aside(mut self, notify: impl Fn(&MovedAside) + Send + Sync + 'static) -> Self {
+        self.on_moved_aside = Some(Arc::new(notify));
+        self
     }
 
     /// Where the file lives.
@@ -47,57 +86,142 @@ impl FileStore {
         &self.path
     }
 
-    async fn with_entries<T>(
+    fn files(&self) -> StoreFiles {
+        StoreFiles {
+            path: self.path.clone(),
+            on_moved_aside: self.on_moved_aside.clone(),
+        }
+    }
+
+    async fn read<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&mut BTreeMap<String, String>) -> (T, bool),
+        view: impl FnOnce(BTreeMap<String, String>) -> T + Send + 'static,
     ) -> Result<T, StoreError> {
-        let mut cache = self.cache.lock().await;
-        if cache.is_none() {
-            let path = self.path.clone();
-            *cache = Some(blocking(move || load(&path)).await?);
-        }
-        let entries = cache.as_mut().expect("loaded above");
-        let mut updated = entries.clone();
-        let (result, changed) = change(&mut updated);
-        if changed {
-            let path = self.path.clone();
-            let contents = FileContents {
-                version: FORMAT_VERSION,
-                entries: updated.clone(),
-            };
-            blocking(move || write_atomically(&path, &contents)).await?;
-            // Only a write that reached the disk changes what readers see.
-            *entries = updated;
-        }
-        Ok(result)
+        let files = self.files();
+        blocking(move || files.read().map(view)).await
+    }
+
+    async fn change(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> bool + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let _writer = self.writers.lock().await;
+        let files = self.files();
+        blocking(move || {
+            let _lock = files.lock("store")?;
+            let mut entries = files.load_locked()?;
+            if change(&mut entries) {
+                write_atomically(
+                    &files.path,
+                    &FileContents {
+                        version: FORMAT_VERSION,
+                        entries,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
     }
 }
 
 #[async_trait::async_trait]
 impl TokenStore for FileStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.with_entries(|entries| (entries.get(key).cloned(), false))
-            .await
+        let key = key.to_owned();
+        self.read(move |mut entries| entries.remove(&key)).await
     }
 
     async fn set(&self, key: &str, value: String) -> Result<(), StoreError> {
-        self.with_entries(|entries| {
-            let changed = entries.get(key) != Some(&value);
-            entries.insert(key.to_owned(), value);
-            ((), changed)
-        })
-        .await
+        let key = key.to_owned();
+        self.change(move |entries| entries.insert(key, value.clone()).as_ref() != Some(&value))
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.with_entries(|entries| ((), entries.remove(key).is_some()))
+        let key = key.to_owned();
+        self.change(move |entries| entries.remove(&key).is_some())
             .await
     }
 
     async fn keys(&self) -> Result<Vec<String>, StoreError> {
-        self.with_entries(|entries| (entries.keys().cloned().collect(), false))
-            .await
+        self.read(|entries| entries.into_keys().collect()).await
     }
+
+    async fn lock(&self, key: &str) -> Result<Option<StoreLock>, StoreError> {
+        let files = self.files();
+        let name = format!("{:x}", Sha256::digest(key.as_bytes()));
+        let file = blocking(move || files.lock(&name[..32])).await?;
+        Ok(Some(StoreLock::new(file)))
+    }
+}
+
+/// The store file and what to do when it is unreadable, for blocking threads.
+struct StoreFiles {
+    path: PathBuf,
+    on_moved_aside: Option<MovedAsideHook>,
+}
+
+impl StoreFiles {
+    /// Takes the OS lock `<name>.locks/<name>.lock`, waiting for it; the lock is
+    /// released when the returned file is closed.
+    fn lock(&self, name: &str) -> Result<File, StoreError> {
+        let mut dir = self.path.as_os_str().to_owned();
+        dir.push(".locks");
+        let dir = PathBuf::from(dir);
+        create_private_dir(&dir).map_err(|e| io_error(&dir, "create lock directory", e))?;
+        let path = dir.join(format!("{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_error(&path, "open lock file", e))?;
+        // fs4's lock (flock / LockFileEx), named in full: `File::lock` of newer
+        // std versions would shadow it.
+        fs4::FileExt::lock(&file).map_err(|e| io_error(&path, "lock", e))?;
+        Ok(file)
+    }
+
+    /// The entries on disk. An unreadable file is moved aside under the store's
+    /// write lock, after checking it is still the unreadable one.
+    fn read(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        match parse(&self.path)? {
+            Ok(entries) => Ok(entries),
+            Err(_) => {
+                let _lock = self.lock("store")?;
+                self.load_locked()
+            }
+        }
+    }
+
+    /// The entries on disk, for a caller holding the store's write lock.
+    fn load_locked(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        match parse(&self.path)? {
+            Ok(entries) => Ok(entries),
+            Err(reason) => {
+                let moved = move_aside(&self.path, &reason)?;
+                if let Some(notify) = &self.on_moved_aside {
+                    notify(&moved);
+                }
+                Ok(BTreeMap::new())
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -115,48 +239,62 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> StoreError {
     }
 }
 
-/// Reads the file; a missing file is an empty store, an unreadable one is moved aside.
-fn load(path: &Path) -> Result<BTreeMap<String, String>, StoreError> {
+/// Reads the file: its entries (a missing file is an empty store), or why it is
+/// unreadable.
+fn parse(path: &Path) -> Result<Result<BTreeMap<String, String>, String>, StoreError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(BTreeMap::new())),
         Err(e) => return Err(io_error(path, "read", e)),
     };
-    match serde_json::from_slice::<FileContents>(&bytes) {
+    Ok(match serde_json::from_slice::<FileContents>(&bytes) {
         Ok(contents) if contents.version == FORMAT_VERSION => Ok(contents.entries),
-        Ok(contents) => {
-            move_aside(
-                path,
-                &format!("unknown format version {}", contents.version),
-            )?;
-            Ok(BTreeMap::new())
-        }
-        Err(e) => {
-            move_aside(
-                path,
-                &format!("invalid JSON at line {} column {}", e.line(), e.column()),
-            )?;
-            Ok(BTreeMap::new())
-        }
-    }
+        Ok(contents) => Err(format!("unknown format version {}", contents.version)),
+        Err(e) => Err(format!(
+            "invalid JSON at line {} column {}",
+            e.line(),
+            e.column()
+        )),
+    })
 }
 
-fn move_aside(path: &Path, why: &str) -> Result<(), StoreError> {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
+/// `<name>.broken-<UTC time>`, e.g. `tokens.json.broken-20261201T220300Z`: ISO 8601
+/// basic format, which sorts by time and has no `:` (not allowed in Windows names).
+fn broken_name(path: &Path, at: SystemTime) -> PathBuf {
+    let stamp: String = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
     let mut broken = path.as_os_str().to_owned();
     broken.push(format!(".broken-{stamp}"));
-    let broken = PathBuf::from(broken);
-    std::fs::rename(path, &broken).map_err(|e| io_error(path, "move unreadable file aside", e))?;
+    PathBuf::from(broken)
+}
+
+fn move_aside(path: &Path, why: &str) -> Result<MovedAside, StoreError> {
+    let first = broken_name(path, SystemTime::now());
+    // Two files broken within the same second keep both.
+    let mut moved_to = first.clone();
+    let mut n = 1;
+    while moved_to.exists() {
+        let mut numbered = first.as_os_str().to_owned();
+        numbered.push(format!("-{n}"));
+        moved_to = PathBuf::from(numbered);
+        n += 1;
+    }
+    std::fs::rename(path, &moved_to)
+        .map_err(|e| io_error(path, "move unreadable file aside", e))?;
     tracing::warn!(
         path = %path.display(),
-        moved_to = %broken.display(),
+        moved_to = %moved_to.display(),
         reason = why,
         "token store file was unreadable; moved it aside and starting with an empty store"
     );
-    Ok(())
+    Ok(MovedAside {
+        path: path.to_owned(),
+        moved_to,
+        reason: why.to_owned(),
+    })
 }
 
 fn write_atomically(path: &Path, contents: &FileContents) -> Result<(), StoreError> {
@@ -241,12 +379,101 @@ mod tests {
             1,
             "the unreadable file is kept for inspection"
         );
+        // `tokens.json.broken-20261201T220300Z`: ISO 8601 basic, UTC.
+        let stamp = broken[0].trim_start_matches("tokens.json.broken-");
+        assert_eq!(stamp.len(), 16, "{stamp}");
+        assert!(
+            stamp.chars().enumerate().all(|(i, c)| match i {
+                8 => c == 'T',
+                15 => c == 'Z',
+                _ => c.is_ascii_digit(),
+            }),
+            "{stamp}"
+        );
         let kept = std::fs::read(dir.path().join(&broken[0])).unwrap();
         assert_eq!(kept, b"{\"version\":1,\"entries\":{\"k\":");
         store.set("k", "v".into()).await.unwrap();
         assert_eq!(
             FileStore::new(&path).get("k").await.unwrap().as_deref(),
             Some("v")
+        );
+    }
+
+    #[tokio::test]
+    async fn moving_a_corrupt_file_aside_is_reported_to_the_app() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        std::fs::write(&path, b"not json").unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let store = FileStore::new(&path).on_moved_aside(move |moved| {
+            sink.lock().unwrap().push(moved.clone());
+        });
+        assert_eq!(store.keys().await.unwrap(), Vec::<String>::new());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].path, path);
+        assert!(seen[0].moved_to.exists());
+        assert!(seen[0].reason.contains("invalid JSON"), "{:?}", seen[0]);
+    }
+
+    #[test]
+    fn broken_names_are_iso_8601_basic_utc() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_162_580);
+        assert_eq!(
+            broken_name(Path::new("/x/tokens.json"), at),
+            PathBuf::from("/x/tokens.json.broken-20261201T220300Z")
+        );
+    }
+
+    #[tokio::test]
+    async fn writers_through_separate_stores_on_one_file_lose_no_update() {
+        // Two store instances stand for two processes sharing the file: each
+        // change is a read-modify-write of what is on disk, under the file lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let stores: Vec<_> = (0..4).map(|_| Arc::new(FileStore::new(&path))).collect();
+        let mut writers = Vec::new();
+        for i in 0..32 {
+            let store = Arc::clone(&stores[i % stores.len()]);
+            writers.push(tokio::spawn(async move {
+                store.set(&format!("key-{i}"), format!("value-{i}")).await
+            }));
+        }
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        let keys = FileStore::new(&path).keys().await.unwrap();
+        assert_eq!(keys.len(), 32, "{keys:?}");
+        // A value saved through one instance is what the others read next.
+        stores[0].set("shared", "new".into()).await.unwrap();
+        assert_eq!(
+            stores[1].get("shared").await.unwrap().as_deref(),
+            Some("new")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_lock_excludes_other_store_instances_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let (a, b) = (FileStore::new(&path), Arc::new(FileStore::new(&path)));
+        let held = a.lock("session/x").await.unwrap().expect("a file lock");
+        let waiter = {
+            let b = Arc::clone(&b);
+            tokio::spawn(async move { b.lock("session/x").await.map(|l| l.is_some()) })
+        };
+        // Another key is independent.
+        assert!(b.lock("session/y").await.unwrap().is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!waiter.is_finished(), "the second lock waits for the first");
+        drop(held);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+                .await
+                .expect("released")
+                .unwrap()
+                .unwrap()
         );
     }
 

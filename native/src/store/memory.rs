@@ -1,15 +1,17 @@
 //! A store that forgets everything when the process ends: tests, and hosts that
-//! persist tokens themselves.
+//! persist tokens themselves. Its lock is in-process, which is all the sharing a
+//! memory store has (several connections to one server in one process).
 
-use super::TokenStore;
+use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// An in-process token store.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     entries: Mutex<HashMap<String, String>>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl MemoryStore {
@@ -46,5 +48,13 @@ impl TokenStore for MemoryStore {
         let mut keys: Vec<_> = self.entries().keys().cloned().collect();
         keys.sort();
         Ok(keys)
+    }
+
+    async fn lock(&self, key: &str) -> Result<Option<StoreLock>, StoreError> {
+        let mutex = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(locks.entry(key.to_owned()).or_default())
+        };
+        Ok(Some(StoreLock::new(mutex.lock_owned().await)))
     }
 }

@@ -6,11 +6,19 @@
 //! connection's grant and tokens, `client/<issuer>` a client registered with that
 //! authorization server (credentials are never reused with another issuer).
 //! [`Stored`] puts typed accessors on top.
+//!
+//! A store shared by several processes or instances may offer a lock
+//! ([`TokenStore::lock`]): the engine holds `session/<connection id>` around a
+//! refresh and re-reads the session after taking it, so that a refresh token is
+//! used once however many processes find the access token expired at the same
+//! time (RFC 9700 §4.14.2: servers that rotate refresh tokens revoke the whole
+//! grant when a used one comes back). [`FileStore`] locks with an OS file lock,
+//! [`MemoryStore`] within the process.
 
 mod file;
 mod memory;
 
-pub use file::FileStore;
+pub use file::{FileStore, MovedAside};
 pub use memory::MemoryStore;
 
 use crate::error::StoreError;
@@ -29,6 +37,27 @@ pub struct StoredConnection {
     pub session: Session,
 }
 
+/// Proof that a store lock is held; dropping it releases the lock.
+pub struct StoreLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl StoreLock {
+    /// Wraps whatever releases the lock when dropped (a file lock, a database
+    /// transaction, a callback to call).
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        Self {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreLock(held)")
+    }
+}
+
 /// A key-value store for serialized sessions and clients.
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
@@ -43,6 +72,13 @@ pub trait TokenStore: Send + Sync {
         Err(StoreError::Backend(
             "this token store cannot list its entries".into(),
         ))
+    }
+    /// An exclusive lock named `key`, held across every process or instance that
+    /// shares this store until the guard is dropped. `Ok(None)`: this store has no
+    /// such lock (the engine's in-process single-flight still applies).
+    async fn lock(&self, key: &str) -> Result<Option<StoreLock>, StoreError> {
+        let _ = key;
+        Ok(None)
     }
 }
 
@@ -97,6 +133,11 @@ impl Stored {
         };
         self.save(&session_key(preset.connection_id()), &record)
             .await
+    }
+
+    /// The store's lock for one connection's session, if the store has locks.
+    pub async fn lock_session(&self, connection_id: &str) -> Result<Option<StoreLock>, StoreError> {
+        self.store.lock(&session_key(connection_id)).await
     }
 
     /// Forgets a connection's tokens.
