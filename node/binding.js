@@ -838,3 +838,4 @@ module.exports = nativeBinding
 module.exports.Connection = nativeBinding.Connection
 module.exports.OAuthClient = nativeBinding.OAuthClient
 module.exports.ResponseBody = nativeBinding.ResponseBody
+module.exports.server = nativeBinding.server

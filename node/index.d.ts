@@ -39,6 +39,36 @@ export type ProgressEvent =
   /** A token refresh finished; a failed one carries the error `code` (the status is then expired). */
   | { step: 'refresh'; ok: boolean; expiresAt?: number; code?: string }
 
+export declare namespace server {
+  /**
+   * What every `server.*` refusal carries besides `message`. Authorization
+   * requests: `redirectable` (true: redirect the user to `redirectTo`; false:
+   * show an error page, never redirect). Token requests: send `status`,
+   * `headers` and `body`, after revoking `revokeFamily` when set. Protected
+   * resources: send `status` with `headers` (`WWW-Authenticate`). Bad arguments
+   * have `code: 'invalid_argument'`, a configuration that cannot work
+   * `code: 'invalid_config'`.
+   */
+  export interface OAuthError extends Error {
+    /** The OAuth error code (`invalid_request`, `invalid_scope`, `invalid_grant`, `invalid_client`, `invalid_token`, `insufficient_scope`, `missing_token`, ...). */
+    code: string
+    /** Whether the client may be told by redirecting to `redirectTo`. */
+    redirectable: boolean
+    /** The HTTP status to answer with. */
+    status: number
+    /** Authorization requests: the redirect carrying the error, `state` and `iss`. */
+    redirectTo?: string
+    /** The response headers to send. */
+    headers?: Record<string, string>
+    /** Token requests: the RFC 6749 §5.2 JSON body to send. */
+    body?: { error: string; error_description: string }
+    /** Protected resources: the `WWW-Authenticate` challenge. */
+    wwwAuthenticate?: string
+    /** A grant family to revoke now (its refresh family and access tokens): a spent code or rotated refresh token was replayed. */
+    revokeFamily?: string
+  }
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -216,6 +246,25 @@ export interface OAuthClientOptions {
    */
   store?: TokenStoreCallbacks
   /**
+   * How long a `store` callback may take, in milliseconds (default: 10 000);
+   * one whose promise never settles then fails with `code: 'store_timeout'`.
+   */
+  storeTimeoutMs?: number
+  /**
+   * Also send connections' access tokens to these origins (https, or
+   * loopback http). By default `connection.fetch` sends the token only to its
+   * own server's origin and rejects any other URL with
+   * `code: 'origin_not_allowed'`.
+   */
+  allowedTokenOrigins?: Array<string>
+  /**
+   * Which addresses sign-ins may reach. `'desktop'` (default): any https host,
+   * loopback only when the MCP server itself is on loopback. `'public_only'`
+   * (web backends taking server URLs from users): public addresses only,
+   * checked on every resolved address (`code: 'endpoint_not_allowed'`).
+   */
+  networkPolicy?: 'desktop' | 'public_only'
+  /**
    * Shows the authorization URL to the user (Electron: `shell.openExternal`).
    * Without it, the system browser opens. Called with http(s) URLs only.
    */
@@ -302,4 +351,419 @@ export interface TokenStoreCallbacks {
   delete: (key: string) => void | Promise<void>
   /** Every key (optional; needed only by `OAuthClient.connectionIds()`). */
   keys?: () => string[] | Promise<string[]>
+}
+
+export declare namespace server {
+  /**
+   * One authorization server's decisions: validate authorization requests
+   * (redirect, scope and resource policies, PKCE S256), issue codes, check token
+   * requests (client authentication, PKCE, redirect URI, resource, single use),
+   * rotate refresh tokens with replay detection, and build the metadata
+   * document. It stores nothing: the app keeps clients and records.
+   */
+  export class AuthorizationServer {
+    /** Checks the configuration (`code: 'invalid_config'` when it cannot work). */
+    constructor(config: ServerConfig)
+    /** The issuer identifier. */
+    get issuer(): string
+    /**
+     * The RFC 8414 metadata document, to serve at
+     * `/.well-known/oauth-authorization-server` (plus the issuer's path).
+     */
+    metadata(): Record<string, unknown>
+    /**
+     * The scope policy for clients learned at run time: `scopesSupported`
+     * with `defaultScopes`.
+     */
+    dynamicClientScope(): ScopePolicy
+    /**
+     * Reads an authorization request's query string (a leading `?` is fine).
+     * A repeated parameter throws (`redirectable: false`).
+     */
+    parseAuthorizationRequest(query: string): AuthorizationParams
+    /**
+     * Validates an authorization request for `client` (your lookup of
+     * `params.clientId`; `null` when unknown). Returns the request to show on
+     * the consent page. Throws with `code` (`invalid_request`,
+     * `invalid_scope`, `invalid_target`, ...) and `redirectable`: when true,
+     * redirect the user to `redirectTo`; when false, show an error page — never
+     * redirect.
+     */
+    validateAuthorizationRequest(params: AuthorizationParams, client?: Client | undefined | null): AuthorizationRequest
+    /**
+     * Approves `request` for `subject` (your user id): a single-use code whose
+     * `record` you store under `key`, and the redirect (`redirectTo`) that
+     * delivers it with `state` and `iss`.
+     */
+    issueCode(request: AuthorizationRequest, subject?: string | undefined | null, now?: number | undefined | null): IssuedCode
+    /** The redirect answering a request the user denied (`access_denied`). */
+    deny(request: AuthorizationRequest): string
+    /**
+     * Reads a token request. Throws a token-endpoint error (see
+     * `exchangeCode`) for a malformed one.
+     */
+    parseTokenRequest(request: TokenHttpRequest): TokenRequest
+    /**
+     * Where the code's record is stored (`IssuedCode.key`), for an
+     * `authorization_code` request.
+     */
+    codeKey(request: TokenRequest): string | null
+    /** The refresh-token family to look up, for a `refresh_token` request. */
+    refreshFamilyId(request: TokenRequest): string | null
+    /**
+     * The authorization-code grant. `client`: your lookup of
+     * `request.client.clientId`; `record`: the code's record as you found it
+     * under `codeKey(request)` — mark it `consumed` in the same step, before
+     * calling. Throws with `code`, `status`, `headers` and `body` to send; with
+     * `revokeFamily` set, first delete that family and every access token whose
+     * `familyId` matches (a spent code was replayed).
+     */
+    exchangeCode(request: TokenRequest, client?: Client | undefined | null, record?: CodeRecord | undefined | null, now?: number | undefined | null): Grant
+    /**
+     * The refresh grant. `family`: the record stored under
+     * `refreshFamilyId(request)`. Throws like `exchangeCode`; `revokeFamily`
+     * means a rotated refresh token was replayed.
+     */
+    refresh(request: TokenRequest, client?: Client | undefined | null, family?: RefreshFamily | undefined | null, now?: number | undefined | null): Grant
+    /**
+     * Mints the tokens of `grant`: store `access` under `accessKey` and
+     * `family` (when present) under `family.id`, then send `body` with
+     * `headers`.
+     */
+    issueTokens(grant: Grant, now?: number | undefined | null): IssuedTokens
+    /**
+     * Whether `clientId` is a Client ID Metadata Document URL to fetch (never,
+     * unless `clientIdMetadataDocuments` is on).
+     */
+    isMetadataClientId(clientId: string): boolean
+    /**
+     * The client a fetched metadata document describes (fetch it with GET,
+     * no redirects, at most 5 KiB). Throws `invalid_client_metadata`.
+     */
+    clientFromMetadataDocument(clientId: string, document: FetchedDocument): Client
+  }
+  /**
+   * An MCP endpoint accepting the authorization server's tokens: its RFC 9728
+   * metadata document, and whether a request's bearer token admits it.
+   */
+  export class ProtectedResource {
+    /** A protected resource. */
+    constructor(options: ProtectedResourceOptions)
+    /**
+     * The RFC 9728 metadata document, to serve at
+     * `/.well-known/oauth-protected-resource` plus the resource's path.
+     */
+    metadata(): Record<string, unknown>
+    /**
+     * Whether a request may proceed: `token` from `bearerToken(...)` (null when
+     * none), `record` your lookup of `tokenKey(token)`. Throws with `status`
+     * (401, or 403 for `insufficient_scope`), `wwwAuthenticate` and `headers`
+     * to send, and `code`: `missing_token`, `invalid_token` or
+     * `insufficient_scope`.
+     */
+    verify(token?: string | undefined | null, record?: AccessTokenRecord | undefined | null, requiredScopes?: Array<string> | undefined | null, now?: number | undefined | null): void
+  }
+  /** What to store for an access token, under `IssuedTokens.accessKey`. */
+  export interface AccessTokenRecord {
+    /** The client. */
+    clientId: string
+    /** The user who approved. */
+    subject?: string
+    /** The scopes granted (space-separated). */
+    scope?: string
+    /** The audience. */
+    resource?: string
+    /** The grant family (revoke every record with this id on a replay). */
+    familyId: string
+    /** Issued at (seconds since the epoch). */
+    issuedAt: number
+    /** Expires at (seconds since the epoch). */
+    expiresAt: number
+  }
+  /** An authorization request's parameters, as received. */
+  export interface AuthorizationParams {
+    /** `response_type`. */
+    responseType?: string
+    /** `client_id`: look the client up by it. */
+    clientId?: string
+    /** `redirect_uri`. */
+    redirectUri?: string
+    /** `scope`. */
+    scope?: string
+    /** `state`. */
+    state?: string
+    /** `code_challenge`. */
+    codeChallenge?: string
+    /** `code_challenge_method`. */
+    codeChallengeMethod?: string
+    /** `resource` (RFC 8707). */
+    resource?: string
+  }
+  /**
+   * A validated authorization request, waiting for the user's consent. Keep it
+   * (in the session, or sealed in the consent form) until the answer.
+   */
+  export interface AuthorizationRequest {
+    /** The client. */
+    clientId: string
+    /** Where the user goes back to. */
+    redirectUri: string
+    /** The scopes to grant (space-separated). */
+    scope?: string
+    /** The client's `state`. */
+    state?: string
+    /** The PKCE S256 challenge. */
+    codeChallenge: string
+    /** The resource the tokens will be for. */
+    resource?: string
+  }
+  /** The token of an `Authorization: Bearer <token>` header, or `null`. */
+  export function bearerToken(authorization?: string | undefined | null): string | null
+  /** A client the server accepts. */
+  export interface Client {
+    /** The `client_id`. */
+    clientId: string
+    /** Which redirect URIs it may use (default: none). */
+    redirect?: RedirectPolicy
+    /** Which scopes it may be granted (default: any). */
+    scope?: ScopePolicy
+    /** How it authenticates at the token endpoint (default: `['none']`, a public client). */
+    authMethods?: Array<'none' | 'client_secret_basic' | 'client_secret_post'>
+    /** The secret of a confidential client. */
+    secret?: string
+  }
+  /** What to store for an authorization code, under `IssuedCode.key`. */
+  export interface CodeRecord {
+    /** The client it was issued to. */
+    clientId: string
+    /** The redirect URI the token request must repeat. */
+    redirectUri: string
+    /** The PKCE S256 challenge. */
+    codeChallenge: string
+    /** The scopes approved. */
+    scope?: string
+    /** The resource. */
+    resource?: string
+    /** The user who approved. */
+    subject?: string
+    /** The grant family its tokens belong to. */
+    familyId: string
+    /** Issued at (seconds since the epoch). */
+    issuedAt: number
+    /** Not exchangeable from then on (seconds since the epoch). */
+    expiresAt: number
+    /**
+     * Set it (in the same step as reading the record) when a token request
+     * presents the code; a consumed code presented again revokes its tokens.
+     */
+    consumed?: boolean
+  }
+  /** A fetched Client ID Metadata Document. */
+  export interface FetchedDocument {
+    /** The HTTP status. */
+    status: number
+    /** The `Content-Type` header. */
+    contentType?: string
+    /** The body. */
+    body: string | Buffer
+  }
+  /** What a refresh token, a code exchange or a refresh grants. */
+  export interface Grant {
+    /** The client. */
+    clientId: string
+    /** The user who approved. */
+    subject?: string
+    /** The scopes granted. */
+    scope?: string
+    /** The resource. */
+    resource?: string
+    /** The grant family. */
+    familyId: string
+    /** For a refresh: the family record being rotated. */
+    refreshing?: RefreshFamily
+  }
+  /** A fresh code. */
+  export interface IssuedCode {
+    /** The code (it travels in `redirectTo`). */
+    code: string
+    /** Store `record` under this key (a hash of the code). */
+    key: string
+    /** The record to store. */
+    record: server.CodeRecord
+    /** Redirect the user here: the redirect URI with `code`, `state` and `iss`. */
+    redirectTo: string
+  }
+  /** Freshly minted tokens. */
+  export interface IssuedTokens {
+    /** The bearer token. */
+    accessToken: string
+    /** Store `access` under this key. */
+    accessKey: string
+    /** The access token's record. */
+    access: server.AccessTokenRecord
+    /** The new refresh token, if one was issued. */
+    refreshToken?: string
+    /** Store this family under its `id` when present (new or rotated). */
+    family?: server.RefreshFamily
+    /** Seconds until the access token expires. */
+    expiresIn: number
+    /** The RFC 6749 §5.1 JSON body to send. */
+    body: { access_token: string; token_type: 'Bearer'; expires_in: number; refresh_token?: string; scope?: string }
+    /** The headers to send with it (`Cache-Control: no-store`, ...). */
+    headers: Record<string, string>
+  }
+  /** The client credentials of a token request. */
+  export interface PresentedClient {
+    /** The `client_id` it claims: look the client up by it. */
+    clientId: string
+    /** How it authenticates. */
+    method: 'none' | 'client_secret_basic' | 'client_secret_post'
+    /** The secret it presents. */
+    secret?: string
+  }
+  /** A resource server (an MCP endpoint) accepting the server's tokens. */
+  export interface ProtectedResourceOptions {
+    /** The resource identifier: the MCP endpoint's URL. */
+    resource: string
+    /** Issuers of the authorization servers that issue its tokens. */
+    authorizationServers: Array<string>
+    /** `scopes_supported` of its metadata document. */
+    scopesSupported?: Array<string>
+    /** The scopes a `401` challenge names. */
+    challengeScopes?: Array<string>
+    /** Where its metadata document is served (named in `401` challenges). */
+    resourceMetadataUrl?: string
+    /** A human-readable name. */
+    resourceName?: string
+  }
+  /** Which redirect URIs one client may use. */
+  export interface RedirectPolicy {
+    /**
+     * Registered redirect URIs, compared exactly; for a loopback one only the
+     * port may differ (RFC 8252 §7.3).
+     */
+    redirectUris?: Array<string>
+    /**
+     * Loopback origins (`'http://localhost'`, `'http://127.0.0.1'`,
+     * `'http://[::1]'`, or https) on which any port and path is accepted: for
+     * hard-coded public clients.
+     */
+    anyLoopback?: Array<string>
+  }
+  /** What to store for a family of refresh tokens, under its `id`. */
+  export interface RefreshFamily {
+    /** The family id (the first part of each of its refresh tokens). */
+    id: string
+    /** The client. */
+    clientId: string
+    /** The user who approved. */
+    subject?: string
+    /** The original grant's scopes. */
+    scope?: string
+    /** The original grant's resource. */
+    resource?: string
+    /** The key of the only refresh token that still works. */
+    current: string
+    /** How many times the family was rotated. */
+    generation: number
+    /** When the family started (seconds since the epoch). */
+    createdAt: number
+    /** When every token of the family stops working, if ever. */
+    expiresAt?: number
+  }
+  /** Which resources tokens may be issued for. */
+  export interface ResourcePolicy {
+    /** Resource URIs, compared as strings; empty: any absolute URI. */
+    allowed?: Array<string>
+    /** Refuse authorization requests that name no resource. */
+    required?: boolean
+  }
+  /** Which scopes one client may be granted. */
+  export interface ScopePolicy {
+    /** The scopes it may be granted; absent: any well-formed scope. */
+    allowed?: Array<string>
+    /** Granted when the request names no scope. */
+    default?: Array<string>
+    /** Every grant must include these (else `invalid_scope`). */
+    required?: Array<string>
+  }
+  /**
+   * How an authorization server behaves. Every field but the three URLs is
+   * optional.
+   */
+  export interface ServerConfig {
+    /** The issuer identifier (RFC 8414): https, or http on a loopback host. */
+    issuer: string
+    /** The authorization endpoint's URL, as advertised. */
+    authorizationEndpoint: string
+    /** The token endpoint's URL, as advertised. */
+    tokenEndpoint: string
+    /** The RFC 7591 registration endpoint, if the app offers one. */
+    registrationEndpoint?: string
+    /**
+     * `scopes_supported` of the metadata document; also the allow-list of
+     * clients learned at run time.
+     */
+    scopesSupported?: Array<string>
+    /** Granted to a client learned at run time when it names no scope. */
+    defaultScopes?: Array<string>
+    /** Token-endpoint client authentication accepted (default: all three). */
+    authMethods?: Array<'none' | 'client_secret_basic' | 'client_secret_post'>
+    /** Which `resource` values tokens may be issued for (RFC 8707). */
+    resources?: ResourcePolicy
+    /** Send and advertise RFC 9207 `iss` (default: true). */
+    issParameter?: boolean
+    /** Accept URL client ids (Client ID Metadata Documents) and advertise it. */
+    clientIdMetadataDocuments?: boolean
+    /** Also accept `http://` loopback URL client ids (tests only). */
+    clientIdMetadataDocumentsOnLoopbackHttp?: boolean
+    /** How long a code may wait for its exchange, in seconds (default: 60). */
+    codeLifetimeSecs?: number
+    /** Access-token lifetime (`expires_in`), in seconds (default: 3600). */
+    accessTokenLifetimeSecs?: number
+    /** Issue refresh tokens and accept the refresh grant (default: true). */
+    issueRefreshTokens?: boolean
+    /** Rotate refresh tokens with replay detection (default: true). */
+    rotateRefreshTokens?: boolean
+    /** Lifetime of a refresh-token family from sign-in, in seconds (default: none). */
+    refreshTokenLifetimeSecs?: number
+  }
+  /** The grant of a token request. */
+  export interface TokenGrant {
+    /** Which grant. */
+    grantType: 'authorization_code' | 'refresh_token'
+    /** `authorization_code`: the code. */
+    code?: string
+    /** `authorization_code`: the redirect URI. */
+    redirectUri?: string
+    /** `authorization_code`: the PKCE verifier. */
+    codeVerifier?: string
+    /** `refresh_token`: the refresh token. */
+    refreshToken?: string
+    /** `refresh_token`: a narrower scope. */
+    scope?: string
+  }
+  /** What the token endpoint received. */
+  export interface TokenHttpRequest {
+    /** The `Content-Type` header. */
+    contentType?: string
+    /** The `Authorization` header. */
+    authorization?: string
+    /** The raw body (with Express: `express.raw({ type: () => true })`). */
+    body: string | Buffer
+  }
+  /**
+   * The key a code, access token or refresh token's record is stored under: a
+   * hash of it, never the token itself.
+   */
+  export function tokenKey(token: string): string
+  /** A parsed token request. */
+  export interface TokenRequest {
+    /** Who it says it comes from. */
+    client: server.PresentedClient
+    /** The grant it uses. */
+    grant: server.TokenGrant
+    /** The RFC 8707 `resource`. */
+    resource?: string
+  }
 }

@@ -47,6 +47,9 @@ bash tests/interop/run.sh
 step "browser package (WASM) in headless Chromium"
 bash scripts/test-wasm.sh
 
+step "hostile suite (tests/hostile: servers, pages and local processes that attack)"
+bash scripts/test-hostile.sh
+
 step "official MCP conformance suite"
 bash tests/conformance/run.sh
 

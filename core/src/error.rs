@@ -6,7 +6,9 @@ use crate::authorize::CallbackError;
 use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
+use crate::network::EndpointRefused;
 use crate::registration::RegistrationError;
+use crate::resource::RequestRefused;
 use crate::revocation::RevocationError;
 use crate::scope::StepUpExhausted;
 use crate::token::{OAuthErrorCode, TokenError};
@@ -33,6 +35,12 @@ pub enum Error {
     /// The token endpoint refused or answered badly.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A sign-in request would go to a host the network policy refuses (SSRF).
+    #[error(transparent)]
+    Endpoint(#[from] EndpointRefused),
+    /// The access token must not be sent with this request (resource policy).
+    #[error(transparent)]
+    Request(#[from] RequestRefused),
     /// Revoking tokens at sign-out failed (they are forgotten locally anyway).
     #[error(transparent)]
     Revocation(#[from] RevocationError),
@@ -80,6 +88,7 @@ impl Error {
                 RegistrationError::Refused { .. } => "registration_refused",
                 RegistrationError::ManualRequired { .. } => "manual_client_required",
                 RegistrationError::Rejected { .. } => "registration_rejected",
+                RegistrationError::IssuerRequired { .. } => "client_issuer_required",
                 RegistrationError::ClientAuth(_) => "client_secret_required",
                 RegistrationError::InvalidResponse { .. } | RegistrationError::Body { .. } => {
                     "invalid_registration_response"
@@ -117,6 +126,8 @@ impl Error {
                 | TokenError::Invalid(_)
                 | TokenError::UnsupportedTokenType(_) => "invalid_token_response",
             },
+            Error::Endpoint(_) => "endpoint_not_allowed",
+            Error::Request(_) => "origin_not_allowed",
             Error::Revocation(_) => "revocation_failed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",

@@ -242,7 +242,7 @@ impl HttpResponse {
                 content_type: if content_type.is_empty() {
                     "none".into()
                 } else {
-                    content_type.chars().take(100).collect()
+                    crate::text::server_text(content_type)
                 },
             });
         }
@@ -272,7 +272,7 @@ pub enum BodyError {
     /// The body is not labelled as JSON.
     #[error("expected a JSON response but got content type {content_type}")]
     NotJson {
-        /// The `Content-Type` received (truncated), or `none`.
+        /// The `Content-Type` received (cleaned, truncated), or `none`.
         content_type: String,
     },
     /// The body is labelled as JSON but is not valid JSON of the expected shape.

@@ -21,14 +21,17 @@ pub mod flow;
 pub mod http;
 pub mod inspect;
 pub mod loopback;
+pub mod network;
 pub mod pkce;
 pub mod progress;
 pub mod registration;
+pub mod resource;
 pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod server;
 pub mod session;
+pub mod text;
 pub mod token;
 pub mod www_authenticate;
 

@@ -8,7 +8,11 @@
 //! Credentials are bound to the issuer of the AS that issued them ("Authorization
 //! Server Binding"): a pre-registered client whose issuer is set is only used with
 //! that exact issuer string, and an issuer-exact entry wins over an issuer-less
-//! one. A Client ID Metadata Document URL that is not a valid client ID URL is not
+//! one. An issuer-less entry is a *public* client (or a `private_key_jwt` one,
+//! whose assertions name their audience): it is used with whatever AS the MCP
+//! server names. An issuer-less entry with a `client_secret` is refused
+//! ([`RegistrationError::IssuerRequired`]): any MCP server, hostile ones included,
+//! could otherwise name an AS of its choosing and receive the secret. A Client ID Metadata Document URL that is not a valid client ID URL is not
 //! used (registration falls through to DCR) rather than sent to a server that would
 //! reject it.
 
@@ -44,7 +48,9 @@ pub struct ClientCredentials {
 /// A client the user or app registered beforehand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreRegisteredClient {
-    /// The issuer it was registered with; `None` means "whatever AS this server uses".
+    /// The issuer it was registered with. `None` means "whatever AS this server
+    /// uses", which only a client without a `client_secret` may say: a secret is
+    /// never sent to an authorization server it was not registered with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// The client identifier.
@@ -138,6 +144,15 @@ pub enum RegistrationError {
         /// What is wrong.
         reason: String,
     },
+    /// A pre-registered client has a secret but no issuer, so nothing says the AS
+    /// the MCP server names is the one it was registered with.
+    #[error("pre-registered client {client_id} has a client secret but no issuer, so it is not sent to {issuer}: set the issuer of the authorization server it was registered with (an issuer-less client must be public)")]
+    IssuerRequired {
+        /// The client.
+        client_id: String,
+        /// The AS the MCP server named.
+        issuer: String,
+    },
     /// A pre-registered client cannot authenticate the way the AS demands.
     #[error(transparent)]
     ClientAuth(#[from] crate::client_auth::ClientAuthError),
@@ -226,6 +241,12 @@ pub fn plan(
         .find(|c| c.issuer.as_deref() == Some(metadata.issuer.as_str()))
         .or_else(|| preregistered.iter().find(|c| c.issuer.is_none()));
     if let Some(client) = for_this_issuer {
+        if client.issuer.is_none() && client.client_secret.is_some() {
+            return Err(RegistrationError::IssuerRequired {
+                client_id: server_text(&client.client_id),
+                issuer: server_text(&metadata.issuer),
+            });
+        }
         let auth_method = match client.auth_method {
             Some(method) => method,
             None => client_auth::choose_for(
@@ -594,27 +615,51 @@ mod tests {
     }
 
     #[test]
-    fn plan_uses_an_issuerless_preregistered_client_with_a_chosen_method() {
+    fn plan_uses_an_issuerless_public_client_with_any_issuer() {
         let mut metadata = as_metadata();
         metadata.token_endpoint_auth_methods_supported =
             Some(vec!["client_secret_post".into(), "none".into()]);
-        for (secret, want) in [
-            (Some("s"), AuthMethod::ClientSecretPost),
-            (None, AuthMethod::None),
-        ] {
-            let clients = [prereg(None, "abc", secret)];
-            let Ok(RegistrationPlan::Known(creds)) = plan(&metadata, &clients, None, &request())
-            else {
-                panic!("expected a known client");
-            };
-            assert_eq!(creds.auth_method, want);
-            assert_eq!(creds.issuer, ISSUER);
-        }
+        let clients = [prereg(None, "abc", None)];
+        let Ok(RegistrationPlan::Known(creds)) = plan(&metadata, &clients, None, &request()) else {
+            panic!("expected a known client");
+        };
+        assert_eq!(creds.auth_method, AuthMethod::None);
+        assert_eq!(creds.issuer, ISSUER);
+    }
+
+    #[test]
+    fn plan_never_binds_an_issuerless_secret_to_whatever_issuer_the_server_names() {
+        let mut metadata = as_metadata();
+        metadata.issuer = "https://attacker.example".into();
+        let clients = [prereg(None, "abc", Some("s3cret"))];
+        let error = plan(&metadata, &clients, None, &request()).unwrap_err();
+        assert_eq!(
+            error,
+            RegistrationError::IssuerRequired {
+                client_id: "abc".into(),
+                issuer: "https://attacker.example".into()
+            }
+        );
+        assert_eq!(
+            crate::Error::from(error.clone()).code(),
+            "client_issuer_required"
+        );
+        assert!(!error.to_string().contains("s3cret"));
+        // Bound to its issuer, the same client is used there and only there.
+        let bound = [prereg(Some(ISSUER), "abc", Some("s3cret"))];
+        assert!(matches!(
+            plan(&as_metadata(), &bound, None, &request()),
+            Ok(RegistrationPlan::Known(_))
+        ));
+        assert!(matches!(
+            plan(&metadata, &bound, None, &request()),
+            Ok(RegistrationPlan::Dynamic(_))
+        ));
     }
 
     #[test]
     fn plan_keeps_a_fixed_auth_method() {
-        let mut client = prereg(None, "abc", Some("s"));
+        let mut client = prereg(Some(ISSUER), "abc", Some("s"));
         client.auth_method = Some(AuthMethod::ClientSecretPost);
         let Ok(RegistrationPlan::Known(creds)) = plan(&as_metadata(), &[client], None, &request())
         else {

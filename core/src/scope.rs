@@ -11,6 +11,7 @@
 //! nothing but a refresh token the server may still issue on its own.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The scope that asks OIDC-style servers for a refresh token (SEP-2207).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -41,6 +42,8 @@ pub fn initial_scope(
 /// The union of two space-separated scope lists, first-seen order, no duplicates.
 /// `None` when the union is empty.
 pub fn union(current: Option<&str>, challenged: Option<&str>) -> Option<String> {
+    // Linear in the number of scopes: a server can send tens of thousands.
+    let mut known: HashSet<&str> = HashSet::new();
     let mut seen: Vec<&str> = Vec::new();
     // RFC 6749 §3.3 delimits with spaces; splitting on any ASCII whitespace also
     // copes with servers that pad or wrap their challenge values.
@@ -49,7 +52,7 @@ pub fn union(current: Option<&str>, challenged: Option<&str>) -> Option<String> 
         .chain(challenged)
         .flat_map(str::split_ascii_whitespace)
     {
-        if !seen.contains(&token) {
+        if known.insert(token) {
             seen.push(token);
         }
     }

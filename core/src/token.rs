@@ -18,6 +18,7 @@ use crate::entropy::OsEntropy;
 use crate::http::{BodyError, HttpRequest, HttpResponse, Purpose};
 use crate::registration::ClientCredentials;
 use crate::secret::Secret;
+pub(crate) use crate::text::server_text;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -270,22 +271,6 @@ pub fn parse_token_response(
         scope,
         received_at: now,
     })
-}
-
-/// Cleans server-supplied text (error descriptions, unknown values) for an error
-/// message: control characters become spaces, and it is cut at 300 characters so a
-/// misbehaving server cannot flood logs or forge log lines.
-pub(crate) fn server_text(text: &str) -> String {
-    const MAX_CHARS: usize = 300;
-    let mut out: String = text
-        .chars()
-        .take(MAX_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 fn pairs<const N: usize>(items: [(&str, &str); N]) -> Vec<(String, String)> {

@@ -13,6 +13,7 @@ use mcp_oauth_core::flow::{
     Action, Discovered, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow,
 };
 use mcp_oauth_core::inspect::{InspectAction, Inspection, ServerInfo};
+use mcp_oauth_core::network::NetworkPolicy;
 use mcp_oauth_core::registration::PreRegisteredClient;
 use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::Session;
@@ -55,6 +56,8 @@ pub(crate) struct ClientInner {
     pub(crate) protocol_version: Option<String>,
     pub(crate) observer: Option<Observer>,
     pub(crate) reauthorize: bool,
+    pub(crate) token_origins: Vec<String>,
+    pub(crate) network: NetworkPolicy,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -101,6 +104,7 @@ pub struct OAuthClientBuilder {
     protocol_version: Option<String>,
     observer: Option<Observer>,
     reauthorize: bool,
+    token_origins: Vec<String>,
 }
 
 impl OAuthClientBuilder {
@@ -143,7 +147,18 @@ impl OAuthClientBuilder {
         self
     }
 
-    /// Timeouts and size limits for HTTP.
+    /// Which addresses sign-ins may reach. The default,
+    /// [`NetworkPolicy::Desktop`], reaches any https host and loopback only when
+    /// the MCP server itself is on loopback. Web backends that take server URLs
+    /// from their users set [`NetworkPolicy::PublicOnly`]: every request (and
+    /// every address a host name resolves to) must be public, so a user cannot
+    /// point the backend at `http://169.254.169.254/` or an internal service.
+    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
+        self.executor.network = policy;
+        self
+    }
+
+    /// Timeouts, size limits and network policy for HTTP.
     pub fn executor(mut self, config: ExecutorConfig) -> Self {
         self.executor = config;
         self
@@ -171,6 +186,17 @@ impl OAuthClientBuilder {
         self
     }
 
+    /// Also send connections' access tokens to `origin` (an https origin such as
+    /// `https://files.example.com`, or loopback http). By default
+    /// [`Connection::send`] sends a token only to its own server's origin and
+    /// refuses every other URL with `origin_not_allowed`; widen that only for
+    /// origins that are meant to receive the token (the same resource served
+    /// from two hosts). Checked at [`OAuthClientBuilder::build`].
+    pub fn allow_token_origin(mut self, origin: impl Into<String>) -> Self {
+        self.token_origins.push(origin.into());
+        self
+    }
+
     /// This app's Client ID Metadata Document URL, used where the AS supports it.
     pub fn client_metadata_url(mut self, url: impl Into<String>) -> Self {
         self.client_metadata_url = Some(url.into());
@@ -185,8 +211,14 @@ impl OAuthClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<OAuthClient, Error> {
+        // A bad allow-list entry is a setup error now, not a failed request later.
+        mcp_oauth_core::resource::ResourcePolicy::new("https://example.invalid")
+            .and_then(|p| p.allow_origins(&self.token_origins))
+            .map_err(mcp_oauth_core::Error::from)?;
+        let network = self.executor.network;
         Ok(OAuthClient {
             inner: Arc::new(ClientInner {
+                network,
                 client_name: self.client_name,
                 executor: HttpExecutor::new(self.executor)?,
                 store: Stored::new(match self.store {
@@ -214,6 +246,7 @@ impl OAuthClientBuilder {
                 protocol_version: self.protocol_version,
                 observer: self.observer,
                 reauthorize: self.reauthorize,
+                token_origins: self.token_origins,
             }),
         })
     }
@@ -265,6 +298,7 @@ impl OAuthClient {
             protocol_version: None,
             observer: None,
             reauthorize: false,
+            token_origins: Vec::new(),
         }
     }
 
@@ -482,6 +516,7 @@ impl ClientInner {
                 config.challenge = challenge;
                 config.scope = p.scope.clone();
                 config.probe = p.probe;
+                config.network = self.network;
                 if let Some(version) = &self.protocol_version {
                     config.protocol_version = version.clone();
                 }

@@ -1,7 +1,7 @@
 //! [`Connection`]: a signed-in server. Hands out valid access tokens (refreshing
 //! before expiry, once for any number of concurrent callers), reports a status for
 //! the UI, and sends authorized requests that recover from 401 and step up on
-//! 403 `insufficient_scope`.
+//! 403 `insufficient_scope`, as core's resource policy decides.
 //!
 //! A refresh is single-flight at two levels: within the process, callers queue on
 //! the session's mutex and re-decide once they hold it; across processes and
@@ -19,10 +19,12 @@ use crate::preset::Preset;
 use crate::progress::Progress;
 use mcp_oauth_core::flow::Discovered;
 use mcp_oauth_core::http::HttpResponse;
-use mcp_oauth_core::scope::{self, StepUp};
+use mcp_oauth_core::resource::{Credentials, ResourceAnswer, ResourceExchange, ResourcePolicy};
+use mcp_oauth_core::scope;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
-use mcp_oauth_core::www_authenticate::{self, BearerChallenge};
+use mcp_oauth_core::www_authenticate::BearerChallenge;
 use mcp_oauth_core::Secret;
+use reqwest::header::{HeaderName, HeaderValue};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -215,6 +217,15 @@ impl Connection {
     pub async fn step_up(&self, challenge: &BearerChallenge) -> Result<(), Error> {
         let current = self.inner.session.lock().await.grant.scope.clone();
         let wanted = scope::union(current.as_deref(), challenge.scope.as_deref());
+        self.step_up_to(wanted, challenge).await
+    }
+
+    /// Signs in again asking for `wanted`, steered by `challenge`.
+    async fn step_up_to(
+        &self,
+        wanted: Option<String>,
+        challenge: &BearerChallenge,
+    ) -> Result<(), Error> {
         tracing::info!(
             scope = wanted.as_deref().unwrap_or(""),
             "step-up authorization"
@@ -261,27 +272,35 @@ impl Connection {
         Ok(token)
     }
 
-    /// Sends `request` with the bearer token. A 401 refreshes once and retries; a
-    /// 403 `insufficient_scope` steps up (interactive) and retries, a few times at
-    /// most. The request body must be cloneable (not a stream).
+    /// Sends `request` with the access token, as core's resource policy
+    /// ([`mcp_oauth_core::resource`]) decides: only to the connection's resource
+    /// origin over https (or loopback http when the resource is on loopback) or an
+    /// origin allowed with [`crate::OAuthClientBuilder::allow_token_origin`];
+    /// anything else fails with `origin_not_allowed` before a byte is sent. A 401
+    /// refreshes once and retries; a 403 `insufficient_scope` steps up
+    /// (interactive) and retries while the scope grows, a few times at most. The
+    /// request body must be cloneable (not a stream).
     pub async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
-        let mut step_up = StepUp::default();
-        let mut refreshed = false;
-        let mut token = self.access_token().await?;
+        let policy = self.policy().await?;
+        let mut exchange = ResourceExchange::new();
         loop {
+            let credentials = self.credentials(&policy, &request).await?;
             let mut attempt = request.try_clone().ok_or_else(|| {
                 Error::Transport(TransportError::Setup(
                     "the request body cannot be replayed".into(),
                 ))
             })?;
-            let bearer = format!("Bearer {}", token.expose()).parse().map_err(|_| {
-                Error::Transport(TransportError::Setup(
-                    "the access token is not a valid header value".into(),
-                ))
-            })?;
-            attempt
-                .headers_mut()
-                .insert(reqwest::header::AUTHORIZATION, bearer);
+            for (name, value) in credentials.headers() {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|e| TransportError::Setup(e.to_string()))?;
+                let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
+                    Error::Transport(TransportError::Setup(
+                        "the access token is not a valid header value".into(),
+                    ))
+                })?;
+                value.set_sensitive(true);
+                attempt.headers_mut().insert(name, value);
+            }
             let url = attempt.url().to_string();
             let response = self
                 .inner
@@ -291,35 +310,66 @@ impl Connection {
                 .execute(attempt)
                 .await
                 .map_err(|e| TransportError::from_reqwest(&url, e))?;
-            match response.status().as_u16() {
-                401 if !refreshed => {
-                    refreshed = true;
-                    token = match self.on_unauthorized(&token).await {
+            let answer = {
+                let session = self.inner.session.lock().await;
+                let now = self.inner.client.now();
+                exchange.on_response(&session, &credentials, &head(&response), now)?
+            };
+            match answer {
+                ResourceAnswer::Use => return Ok(response),
+                ResourceAnswer::Retry => {}
+                // The single-flight renewal under the store lock: refreshes once
+                // however many callers (or processes) saw the 401, or reports
+                // that only a new sign-in helps.
+                ResourceAnswer::Refresh | ResourceAnswer::Reconnect { .. } => {
+                    let challenge = match answer {
+                        ResourceAnswer::Reconnect { challenge } => challenge,
+                        _ => None,
+                    };
+                    match self.on_unauthorized(credentials.token()).await {
+                        Ok(_) => {}
                         Err(error)
                             if error.code() == "reconnect_needed"
                                 && self.inner.client.reauthorize =>
                         {
-                            self.reauthorize(bearer_challenge(&response)).await?
+                            self.reauthorize(challenge).await?;
                         }
-                        outcome => outcome?,
-                    };
+                        Err(error) => return Err(error),
+                    }
                 }
-                403 => {
-                    let Some(challenge) =
-                        bearer_challenge(&response).filter(BearerChallenge::is_insufficient_scope)
-                    else {
-                        return Ok(response);
-                    };
-                    let session = self.session().await;
-                    step_up
-                        .next_scope(session.grant.scope.as_deref(), challenge.scope.as_deref())
-                        .map_err(mcp_oauth_core::Error::from)?;
-                    self.step_up(&challenge).await?;
-                    token = self.access_token().await?;
+                ResourceAnswer::StepUp { scope, challenge } => {
+                    self.step_up_to(scope, &challenge).await?;
                 }
-                _ => return Ok(response),
             }
         }
+    }
+
+    /// Core's resource policy for this connection, with the client's allow-list.
+    async fn policy(&self) -> Result<ResourcePolicy, Error> {
+        let server_url = self.inner.session.lock().await.grant.server_url.clone();
+        let policy = ResourcePolicy::new(&server_url)
+            .and_then(|p| p.allow_origins(&self.inner.client.token_origins))
+            .map_err(mcp_oauth_core::Error::from)?;
+        Ok(policy)
+    }
+
+    /// The headers that authorize `request`, with a valid token, or the policy's
+    /// refusal (checked before any refresh: a refused URL costs nothing).
+    async fn credentials(
+        &self,
+        policy: &ResourcePolicy,
+        request: &reqwest::Request,
+    ) -> Result<Credentials, Error> {
+        policy
+            .check(request.url())
+            .map_err(mcp_oauth_core::Error::from)?;
+        self.access_token().await?;
+        let session = self.inner.session.lock().await;
+        let now = self.inner.client.now();
+        let credentials = policy
+            .credentials(&session, request.method().as_str(), request.url(), now)
+            .map_err(mcp_oauth_core::Error::from)?;
+        Ok(credentials)
     }
 
     /// Signs out: revokes the tokens at the server when it offers RFC 7009
@@ -465,18 +515,13 @@ fn reconnect(session: &Session) -> Error {
     .into()
 }
 
-fn bearer_challenge(response: &reqwest::Response) -> Option<BearerChallenge> {
+/// The status and challenges of a resource response, as core reads them.
+fn head(response: &reqwest::Response) -> HttpResponse {
     let headers = response
         .headers()
         .get_all(reqwest::header::WWW_AUTHENTICATE)
         .iter()
         .filter_map(|v| Some(("WWW-Authenticate".to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    www_authenticate::bearer_challenge(&HttpResponse::new(
-        response.status().as_u16(),
-        headers,
-        Vec::new(),
-    ))
-    .ok()
-    .flatten()
+    HttpResponse::new(response.status().as_u16(), headers, Vec::new())
 }

@@ -12,6 +12,15 @@ pub enum TransportError {
         /// The URL refused.
         url: String,
     },
+    /// The network policy refuses the address (a non-public one, for a client
+    /// limited to public addresses).
+    #[error("refusing to send a request to {url}: {reason}")]
+    NotAllowed {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// Connect or total timeout.
     #[error("request to {url} timed out")]
     Timeout {
@@ -45,6 +54,23 @@ impl TransportError {
             return TransportError::Timeout {
                 url: url.to_owned(),
             };
+        }
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            if let Some(refused) = cause.downcast_ref::<crate::executor::AddressNotAllowed>() {
+                return TransportError::NotAllowed {
+                    url: url.to_owned(),
+                    reason: refused.to_string(),
+                };
+            }
+            if let Some(refused) = cause.downcast_ref::<mcp_oauth_core::network::EndpointRefused>()
+            {
+                return TransportError::NotAllowed {
+                    url: url.to_owned(),
+                    reason: refused.reason.to_owned(),
+                };
+            }
+            source = cause.source();
         }
         // reqwest's Display includes the URL, which never carries secrets here
         // (tokens travel in headers and bodies), and the underlying cause.
@@ -80,6 +106,15 @@ pub enum StoreError {
         key: String,
         /// Why.
         reason: String,
+    },
+    /// A host-provided store did not answer in time (a JavaScript callback whose
+    /// promise never settles, say).
+    #[error("token store callback {operation} did not answer within {millis} ms")]
+    Timeout {
+        /// Which operation (`get`, `set`, ...).
+        operation: String,
+        /// The time limit.
+        millis: u64,
     },
     /// A host-provided store (for example JavaScript callbacks) failed.
     #[error("token store callback failed: {0}")]
@@ -130,7 +165,9 @@ impl Error {
             Error::Protocol(e) => e.code(),
             Error::Transport(TransportError::Timeout { .. }) => "timeout",
             Error::Transport(TransportError::Insecure { .. }) => "insecure_endpoint",
+            Error::Transport(TransportError::NotAllowed { .. }) => "endpoint_not_allowed",
             Error::Transport(_) => "network_error",
+            Error::Store(StoreError::Timeout { .. }) => "store_timeout",
             Error::Store(_) => "store_error",
             Error::Listen { .. } => "listen_failed",
             Error::Timeout { .. } => "timeout",

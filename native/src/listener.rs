@@ -9,6 +9,12 @@
 //! callback gets a "you can close this tab" page and the listener closes. A client
 //! that connects and sends nothing, or dribbles bytes, is cut off after a few
 //! seconds and cannot hold the listener open past its overall timeout.
+//!
+//! Any local process can connect, so the listener holds at most
+//! [`MAX_CONNECTIONS`] at once (more wait in the kernel's backlog), reaps each
+//! connection's task as soon as it ends (40 000 connections cost no more memory
+//! than 40), and backs off when `accept` fails (out of file descriptors) instead
+//! of spinning on the error.
 
 use crate::error::Error;
 use bytes::Bytes;
@@ -29,6 +35,10 @@ pub const CALLBACK_PATH: &str = "/callback";
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one connection may live at all.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most connections served at once; a browser needs one or two.
+pub const MAX_CONNECTIONS: usize = 32;
+/// How long to wait after `accept` fails (EMFILE, ENFILE) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(200);
 
 /// What the flow made of a callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +99,16 @@ impl LoopbackListener {
     pub async fn run(
         self,
         timeout: Duration,
+        judge: impl FnMut(&str) -> CallbackVerdict,
+    ) -> Result<CallbackVerdict, Error> {
+        self.serve(timeout, judge, &Tally::default()).await
+    }
+
+    async fn serve(
+        self,
+        timeout: Duration,
         mut judge: impl FnMut(&str) -> CallbackVerdict,
+        tally: &Tally,
     ) -> Result<CallbackVerdict, Error> {
         let (tx, mut callbacks) = mpsc::channel::<(String, oneshot::Sender<Page>)>(8);
         let deadline = tokio::time::sleep(timeout);
@@ -101,8 +120,18 @@ impl LoopbackListener {
                 () = &mut deadline => {
                     return Err(Error::Timeout { seconds: timeout.as_secs() });
                 }
-                accepted = self.listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                Some(_) = connections.join_next(), if !connections.is_empty() => {
+                    tally.record(connections.len());
+                }
+                accepted = self.listener.accept(), if connections.len() < MAX_CONNECTIONS => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(error) => {
+                            tracing::warn!(%error, "accepting a callback connection failed; backing off");
+                            tokio::time::sleep(ACCEPT_BACKOFF).await;
+                            continue;
+                        }
+                    };
                     let tx = tx.clone();
                     let base = base.clone();
                     connections.spawn(async move {
@@ -117,6 +146,7 @@ impl LoopbackListener {
                         // Dribbling bodies or slow readers are cut off here.
                         let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
                     });
+                    tally.record(connections.len());
                 }
                 Some((url, reply)) = callbacks.recv() => {
                     let verdict = judge(&url);
@@ -139,6 +169,21 @@ impl LoopbackListener {
                 }
             }
         }
+    }
+}
+
+/// How many connection tasks the listener held: now, and at most (for tests).
+#[derive(Debug, Default)]
+struct Tally {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl Tally {
+    fn record(&self, held: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.now.store(held, Relaxed);
+        self.peak.fetch_max(held, Relaxed);
     }
 }
 
@@ -305,6 +350,80 @@ mod tests {
             matches!(read, Ok(Ok(_)) | Ok(Err(_))),
             "connection closed by the server"
         );
+    }
+
+    #[tokio::test]
+    async fn finished_connections_are_reaped_as_they_end() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let listener = LoopbackListener::bind(None).await.unwrap();
+        let port = listener.port();
+        let tally = std::sync::Arc::new(Tally::default());
+        let seen = tally.clone();
+        let server = tokio::spawn(async move {
+            listener
+                .serve(
+                    Duration::from_secs(20),
+                    |_| CallbackVerdict::Accepted,
+                    &seen,
+                )
+                .await
+        });
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            let status = http
+                .get(format!("http://127.0.0.1:{port}/favicon.ico"))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 404);
+        }
+        // Let the last task end and be reaped.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            tally.peak.load(Relaxed) < 10,
+            "held {} finished connection tasks",
+            tally.peak.load(Relaxed)
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn at_most_max_connections_are_served_at_once_and_the_callback_still_arrives() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let listener = LoopbackListener::bind(None).await.unwrap();
+        let port = listener.port();
+        let tally = std::sync::Arc::new(Tally::default());
+        let seen = tally.clone();
+        let server = tokio::spawn(async move {
+            listener
+                .serve(
+                    Duration::from_secs(30),
+                    |_| CallbackVerdict::Accepted,
+                    &seen,
+                )
+                .await
+        });
+        let mut silent = Vec::new();
+        for _ in 0..(MAX_CONNECTIONS + 40) {
+            silent.push(
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap(),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(tally.peak.load(Relaxed), MAX_CONNECTIONS);
+        // The silent ones are cut off after the header timeout; the browser's
+        // callback, queued behind them, still gets through.
+        let (status, _) = get(&format!("http://127.0.0.1:{port}/callback?code=c&state=s")).await;
+        assert_eq!(status, 200);
+        let verdict = tokio::time::timeout(Duration::from_secs(25), server)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(verdict, CallbackVerdict::Accepted);
     }
 
     #[tokio::test]

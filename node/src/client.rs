@@ -5,8 +5,9 @@ use crate::cancel::spawn;
 use crate::connection::Connection;
 use crate::error::invalid_argument;
 use crate::opener::JsOpener;
-use crate::store::{Callback, JsStore, TokenStoreCallbacks};
+use crate::store::{Callback, JsStore, TokenStoreCallbacks, DEFAULT_STORE_TIMEOUT};
 use mcp_oauth::core::client_auth::AuthMethod;
+use mcp_oauth::core::network::NetworkPolicy;
 use mcp_oauth::core::Secret;
 use mcp_oauth::{DynamicPreset, ManualPreset, Preset};
 use napi::bindgen_prelude::*;
@@ -25,6 +26,20 @@ pub struct OAuthClientOptions {
     /// Keep tokens through these callbacks instead (for example in Electron's
     /// `safeStorage`). Without `storePath` or `store`, tokens live in memory only.
     pub store: Option<TokenStoreCallbacks>,
+    /// How long a `store` callback may take, in milliseconds (default: 10 000);
+    /// one whose promise never settles then fails with `code: 'store_timeout'`.
+    pub store_timeout_ms: Option<u32>,
+    /// Also send connections' access tokens to these origins (https, or
+    /// loopback http). By default `connection.fetch` sends the token only to its
+    /// own server's origin and rejects any other URL with
+    /// `code: 'origin_not_allowed'`.
+    pub allowed_token_origins: Option<Vec<String>>,
+    /// Which addresses sign-ins may reach. `'desktop'` (default): any https host,
+    /// loopback only when the MCP server itself is on loopback. `'public_only'`
+    /// (web backends taking server URLs from users): public addresses only,
+    /// checked on every resolved address (`code: 'endpoint_not_allowed'`).
+    #[napi(ts_type = "'desktop' | 'public_only'")]
+    pub network_policy: Option<String>,
     /// Shows the authorization URL to the user (Electron: `shell.openExternal`).
     /// Without it, the system browser opens. Called with http(s) URLs only.
     #[napi(ts_type = "(url: string) => void | Promise<void>")]
@@ -111,7 +126,12 @@ impl OAuthClient {
                 ))
             }
             (Some(path), None) => builder = builder.file_store(path),
-            (None, Some(callbacks)) => builder = builder.store(Arc::new(JsStore::new(callbacks))),
+            (None, Some(callbacks)) => {
+                let timeout = options
+                    .store_timeout_ms
+                    .map_or(DEFAULT_STORE_TIMEOUT, |ms| Duration::from_millis(ms.into()));
+                builder = builder.store(Arc::new(JsStore::new(callbacks, timeout)));
+            }
             (None, None) => {}
         }
         if let Some(open) = options.open_browser {
@@ -125,6 +145,19 @@ impl OAuthClient {
         }
         if let Some(ms) = options.callback_timeout_ms {
             builder = builder.callback_timeout(Duration::from_millis(ms.into()));
+        }
+        for origin in options.allowed_token_origins.unwrap_or_default() {
+            builder = builder.allow_token_origin(origin);
+        }
+        match options.network_policy.as_deref() {
+            None | Some("desktop") => {}
+            Some("public_only") => builder = builder.network_policy(NetworkPolicy::PublicOnly),
+            Some(other) => {
+                return Err(invalid_argument(
+                    &env,
+                    format!("unknown networkPolicy {other:?}; use 'desktop' or 'public_only'"),
+                ))
+            }
         }
         if let Some(enabled) = options.reauthorize_on_unauthorized {
             builder = builder.reauthorize_on_unauthorized(enabled);

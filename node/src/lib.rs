@@ -13,6 +13,8 @@
 //!   store, `shell.openExternal`) called through thread-safe functions.
 //! - [`progress`]: `onProgress`, the sign-in and refresh steps as JavaScript events.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
+//! - [`server`]: the authorization-server toolkit (the `server` export), for
+//!   apps that run their own OAuth server.
 
 pub mod cancel;
 pub mod client;
@@ -20,4 +22,5 @@ pub mod connection;
 pub mod error;
 pub mod opener;
 pub mod progress;
+pub mod server;
 pub mod store;

@@ -4,7 +4,9 @@
 //! Each callback may return its value or a promise of it. A callback that throws
 //! or rejects fails the operation with `code: 'store_error'`; the native side
 //! never treats a failed `set` as saved, so it keeps the tokens in memory and
-//! the caller learns that they were not persisted.
+//! the caller learns that they were not persisted. A callback that never
+//! answers (a promise that never settles) fails with `code: 'store_timeout'`
+//! after the store's time limit, instead of hanging every call that needs it.
 
 use mcp_oauth::store::TokenStore;
 use mcp_oauth::StoreError;
@@ -13,7 +15,11 @@ use napi::threadsafe_function::{
     ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
 use napi_derive::napi;
+use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// How long a store callback may take unless the app says otherwise.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A JavaScript function called from any thread. It is weak: it does not keep
 /// the Node process alive on its own.
@@ -42,13 +48,35 @@ pub struct TokenStoreCallbacks {
 /// [`TokenStoreCallbacks`] as a [`TokenStore`].
 pub struct JsStore {
     callbacks: TokenStoreCallbacks,
+    timeout: Duration,
 }
 
 impl JsStore {
-    /// Wraps the callbacks.
-    pub fn new(callbacks: TokenStoreCallbacks) -> Self {
-        Self { callbacks }
+    /// Wraps the callbacks; each call may take at most `timeout`.
+    pub fn new(callbacks: TokenStoreCallbacks, timeout: Duration) -> Self {
+        Self { callbacks, timeout }
     }
+}
+
+/// [`call`] within `limit`.
+async fn call_within<A, T>(
+    limit: Duration,
+    callback: &Callback<A>,
+    args: A,
+    name: &str,
+) -> std::result::Result<T, StoreError>
+where
+    A: JsValuesTupleIntoVec + 'static,
+    T: FromNapiValue + Send + 'static,
+{
+    tokio::time::timeout(limit, call(callback, args, name))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Timeout {
+                operation: name.to_owned(),
+                millis: limit.as_millis() as u64,
+            })
+        })
 }
 
 /// Calls `callback` and waits for its value, or for the promise it returned.
@@ -97,11 +125,12 @@ where
 #[async_trait::async_trait]
 impl TokenStore for JsStore {
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
-        call(&self.callbacks.get, key.to_owned(), "get").await
+        call_within(self.timeout, &self.callbacks.get, key.to_owned(), "get").await
     }
 
     async fn set(&self, key: &str, value: String) -> std::result::Result<(), StoreError> {
-        let _: UnknownReturnValue = call(
+        let _: UnknownReturnValue = call_within(
+            self.timeout,
             &self.callbacks.set,
             FnArgs::from((key.to_owned(), value)),
             "set",
@@ -111,13 +140,19 @@ impl TokenStore for JsStore {
     }
 
     async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
-        let _: UnknownReturnValue = call(&self.callbacks.delete, key.to_owned(), "delete").await?;
+        let _: UnknownReturnValue = call_within(
+            self.timeout,
+            &self.callbacks.delete,
+            key.to_owned(),
+            "delete",
+        )
+        .await?;
         Ok(())
     }
 
     async fn keys(&self) -> std::result::Result<Vec<String>, StoreError> {
         match &self.callbacks.keys {
-            Some(keys) => call(keys, (), "keys").await,
+            Some(keys) => call_within(self.timeout, keys, (), "keys").await,
             None => Err(StoreError::Backend(
                 "this token store has no keys callback, so it cannot list connections".into(),
             )),

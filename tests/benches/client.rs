@@ -108,5 +108,28 @@ fn connect(c: &mut Criterion) {
     rt.block_on(server.shutdown());
 }
 
-criterion_group!(benches, access_token, connect);
+/// Step-up scope union of a hostile 40 000-scope challenge (issue 10: it was
+/// quadratic, 1.3 s of CPU), beside its peer: splitting and joining the same
+/// string, which any union must at least do. The ratio stays small and flat as
+/// the count grows when the union is linear.
+fn scope_union(c: &mut Criterion) {
+    let scopes: Vec<String> = (0..40_000).map(|i| format!("scope:{i}")).collect();
+    let challenged = scopes.join(" ");
+    let mut group = c.benchmark_group("scope_union_40k");
+    group.sample_size(20);
+    group.bench_function("union", |b| {
+        b.iter(|| mcp_oauth::core::scope::union(Some("mcp:read"), Some(&challenged)))
+    });
+    group.bench_function("peer_split_join", |b| {
+        b.iter(|| {
+            std::iter::once("mcp:read")
+                .chain(challenged.split_ascii_whitespace())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, access_token, connect, scope_union);
 criterion_main!(benches);

@@ -3,7 +3,9 @@
 #   - client --requirements 2026-07-28 and 2025-11-25 (our conformance client),
 #   - the 2025-03-26 back-compat scenarios,
 #   - the extension scenarios (client credentials, DPoP, enterprise-managed, WIF),
-#   - the two authorization-server scenarios against mcp-oauth-test-server.
+#   - the two authorization-server scenarios against mcp-oauth-test-server and
+#     against the example Express authorization server of node/test/express-as
+#     (built on the Node addon's `server` export; the addon is built if absent).
 # Installs Node 22 and the pinned suite into tests/conformance/.work (git-ignored),
 # prints a summary table, and exits non-zero on any failure that
 # tests/conformance/expected-failures.yml does not list (or on a listed one that
@@ -66,26 +68,31 @@ free_port() {
   "$node22" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# The authorization-server scenarios: our test server as the AS, with a
-# pre-registered confidential client; the "browser" is curl following the
-# authorization URL's redirects to the suite's callback listener.
+# The authorization-server scenarios against one authorization server:
+#   run_authorization <group> <browser> <suite client args...> -- <server command...>
+# The server prints its MCP URL (the resource) as its first stdout line and
+# `issuer: <url>` on stderr; the client must be registered with
+# http://127.0.0.1/callback (any port). The "browser" follows the authorization
+# URL to the suite's callback listener.
 run_authorization() {
-  local rc=0 log="$out/authorization.log" server_pid suite_pid url=""
-  local callback_port client_id=conformance-as-client client_secret=conformance-as-secret
+  local group=$1 browser=$2
+  local rc=0 log="$out/$1.log" server_pid suite_pid url="" callback_port
+  shift 2
+  local client_args=()
+  while [ "$1" != -- ]; do client_args+=("$1"); shift; done
+  shift
   callback_port=$(free_port)
-  "$test_server" --port 0 --client-id "$client_id" --client-secret "$client_secret" \
-    --auth-methods client_secret_basic,client_secret_post >"$out/test-server.log" 2>&1 &
+  "$@" >"$out/$group-server.out" 2>"$out/$group-server.err" &
   server_pid=$!
-  for _ in $(seq 50); do
-    grep -q '^issuer:' "$out/test-server.log" 2>/dev/null && break
+  for _ in $(seq 100); do
+    grep -q '^issuer:' "$out/$group-server.err" 2>/dev/null && break
     sleep 0.1
   done
   local issuer resource
-  issuer=$(sed -n 's/^issuer: *//p' "$out/test-server.log" | head -1)
-  resource=$(head -1 "$out/test-server.log")
-  "$node22" "$suite" authorization --url "$issuer" --client-id "$client_id" \
-    --client-secret "$client_secret" --resource "$resource" --port "$callback_port" \
-    -o "$out/authorization" >"$log" 2>&1 &
+  issuer=$(sed -n 's/^issuer: *//p' "$out/$group-server.err" | head -1)
+  resource=$(head -1 "$out/$group-server.out")
+  "$node22" "$suite" authorization --url "$issuer" "${client_args[@]}" --resource "$resource" \
+    --port "$callback_port" -o "$out/$group" >"$log" 2>&1 &
   suite_pid=$!
   for _ in $(seq 100); do
     url=$(grep -o "^${issuer}/authorize?[^ ]*" "$log" | head -1 || true)
@@ -96,14 +103,24 @@ run_authorization() {
   if [ -n "$url" ]; then
     # The suite prints the URL before its listener is up; retry briefly.
     for _ in $(seq 20); do
-      curl -fsSL -o /dev/null --max-time 10 "$url" && break
+      $browser "$url" >>"$out/$group-browser.log" 2>&1 && break
       sleep 0.2
     done
   fi
   wait "$suite_pid" || rc=$?
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
-  printf '%s\t%s\t%s\n' authorization all "$rc" >>"$groups"
+  printf '%s\t%s\t%s\n' "$group" all "$rc" >>"$groups"
+}
+
+# The Express example runs on the Node addon: build it (and node/'s npm
+# packages) when scripts/test-node.sh has not.
+ensure_node_addon() {
+  if ! ls "$root"/node/mcp-oauth.*.node >/dev/null 2>&1 || [ ! -d "$root/node/node_modules/express" ]; then
+    echo "building the Node addon for the Express authorization server"
+    (cd "$root/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null \
+      && npx napi build --platform --release --js binding.js --dts index.d.ts >/dev/null)
+  fi
 }
 
 run_client requirements-2026-07-28 2026-07-28 --requirements 2026-07-28
@@ -115,7 +132,17 @@ for scenario in auth/client-credentials-basic auth/client-credentials-jwt \
   auth/dpop auth/dpop-nonce auth/enterprise-managed-authorization auth/wif-jwt-bearer; do
   run_client "${scenario//\//_}" extension --scenario "$scenario"
 done
-run_authorization
+# Our test server, with a pre-registered confidential client.
+run_authorization authorization "curl -fsSL -o /dev/null --max-time 10" \
+  --client-id conformance-as-client --client-secret conformance-as-secret -- \
+  "$test_server" --port 0 --client-id conformance-as-client --client-secret conformance-as-secret \
+  --auth-methods client_secret_basic,client_secret_post
+# The Express example (a public client: it also serves the public mcp-agent),
+# with a consent page the headless user approves.
+ensure_node_addon
+run_authorization authorization-express "node $root/node/test/express-as/headless-user.mjs" \
+  --client-id conformance-as-client -- \
+  node "$root/node/test/express-as/main.mjs" --port 0 --client conformance-as-client
 
 # --- summary -------------------------------------------------------------------
 "$node22" - "$out" "$expected" "$(($(date +%s) - started))" <<'EOF'
@@ -149,7 +176,7 @@ for (const [group, version, rc] of groups) {
   for (const file of checksFiles(dir).sort()) {
     const rel = path.relative(dir, path.dirname(file));
     let scenario = rel.replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, "");
-    if (group === "authorization") scenario = scenario.replace(/^authorization-server-/, "");
+    if (group.startsWith("authorization")) scenario = scenario.replace(/^authorization-server-/, "");
     const checks = JSON.parse(fs.readFileSync(file, "utf8"));
     const count = (s) => checks.filter((c) => c.status === s).length;
     const [passed, failed, warnings] = [count("SUCCESS"), count("FAILURE"), count("WARNING")];
@@ -168,7 +195,8 @@ for (const [group, version, rc] of groups) {
     if (scenario === "auth/metadata-default" && version === "2026-07-28")
       metadataDefaultRequests = checks.filter((c) =>
         c.id === "incoming-request" || c.id === "incoming-auth-request").length;
-    rows.push([scenario, version, result, passed, failed, warnings]);
+    const shown = group === "authorization-express" ? "all (express)" : version;
+    rows.push([scenario, shown, result, passed, failed, warnings]);
   }
 }
 const head = ["scenario", "version", "result", "passed", "failed", "warnings"];

@@ -4,9 +4,11 @@
 
 mod common;
 
-use common::{authorization_url, get, http, param, register, send, start, REDIRECT};
+use common::{
+    authorization_url, get, http, json_post, param, register, send, start, Reply, REDIRECT,
+};
 use mcp_oauth_tests::server::PreRegisteredClient;
-use mcp_oauth_tests::TestServerConfig;
+use mcp_oauth_tests::{TestServer, TestServerConfig};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -131,41 +133,105 @@ async fn missing_resource_is_refused_only_when_required() {
     server.shutdown().await;
 }
 
+/// `GET /authorize` for `client_id` with `redirect_uri`, PKCE and no resource.
+async fn authorize_with(server: &TestServer, client_id: &str, redirect_uri: &str) -> Reply {
+    let mut url = server.authorization_endpoint();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair(
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        )
+        .append_pair("code_challenge_method", "S256");
+    get(url.as_str()).await
+}
+
 #[tokio::test]
-async fn pre_registered_client_may_use_loopback_on_any_port_and_its_https_uri() {
+async fn a_registered_loopback_uri_matches_on_any_port_and_nothing_else_varies() {
     let server = start(TestServerConfig {
         pre_registered_client: Some(PreRegisteredClient {
             client_id: "app".into(),
             client_secret: Some("s".into()),
-            https_redirect_uris: vec!["https://app.example/cb".into()],
+            redirect_uris: vec![
+                "http://127.0.0.1/callback".into(),
+                "https://app.example/cb".into(),
+            ],
         }),
         ..Default::default()
     })
     .await;
+    // (redirect URI, accepted)
+    let table = [
+        ("http://127.0.0.1:40001/callback", true),
+        ("http://127.0.0.1:9/callback", true),
+        ("http://127.0.0.1/callback", true),
+        ("https://app.example/cb", true),
+        ("http://127.0.0.1:40001/other", false),
+        ("http://localhost:40001/callback", false),
+        ("http://[::1]:40001/callback", false),
+        ("https://app.example:444/cb", false),
+    ];
+    for (redirect, accepted) in table {
+        let reply = authorize_with(&server, "app", redirect).await;
+        if accepted {
+            assert_eq!(
+                reply.status,
+                StatusCode::FOUND,
+                "{redirect}: {}",
+                reply.text
+            );
+            assert!(
+                reply.location().as_str().starts_with(redirect),
+                "{redirect}"
+            );
+        } else {
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{redirect}");
+            assert!(reply.header("location").is_none(), "{redirect}");
+        }
+    }
+    server.shutdown().await;
+}
+
+/// Issue 10, item 9: a client registered only with `https://app.example/cb` was
+/// given a code on any loopback redirect URI, and the code was exchangeable.
+#[tokio::test]
+async fn a_client_registered_only_with_an_https_uri_gets_no_loopback_redirect() {
+    let server = start(TestServerConfig::default()).await;
+    let registered = send(json_post(
+        server.registration_endpoint().as_str(),
+        &serde_json::json!({
+            "client_name": "web app",
+            "redirect_uris": ["https://app.example/cb"],
+            "token_endpoint_auth_method": "none",
+        }),
+    ))
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    let client_id = registered.str("client_id").expect("client_id").to_owned();
     for redirect in [
-        "http://127.0.0.1:40001/callback",
-        "http://localhost:9/other",
-        "https://app.example/cb",
+        REDIRECT,
+        "http://localhost:8080/callback",
+        "http://[::1]/cb",
     ] {
-        let mut url = server.authorization_endpoint();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", "app")
-            .append_pair("redirect_uri", redirect)
-            .append_pair(
-                "code_challenge",
-                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            )
-            .append_pair("code_challenge_method", "S256");
-        let reply = get(url.as_str()).await;
+        let reply = authorize_with(&server, &client_id, redirect).await;
         assert_eq!(
             reply.status,
-            StatusCode::FOUND,
+            StatusCode::BAD_REQUEST,
             "{redirect}: {}",
             reply.text
         );
-        assert!(reply.location().as_str().starts_with(redirect));
+        assert!(reply.header("location").is_none(), "{redirect}");
     }
+    assert_eq!(server.count("POST", "/token"), 0);
+    let web = authorize_with(&server, &client_id, "https://app.example/cb").await;
+    assert_eq!(web.status, StatusCode::FOUND, "{}", web.text);
     server.shutdown().await;
 }
 

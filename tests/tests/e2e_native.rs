@@ -67,11 +67,7 @@ async fn start(config: TestServerConfig) -> TestServer {
 }
 
 fn pre_registered(id: &str, secret: &str) -> Option<PreRegisteredClient> {
-    Some(PreRegisteredClient {
-        client_id: id.to_owned(),
-        client_secret: Some(secret.to_owned()),
-        https_redirect_uris: Vec::new(),
-    })
+    Some(PreRegisteredClient::desktop(id, Some(secret)))
 }
 
 /// A JSON-RPC call through the connection's authorized-request helper.

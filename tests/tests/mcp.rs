@@ -26,7 +26,7 @@ async fn no_token_gets_401_with_resource_metadata_and_default_scope() {
     assert_eq!(
         reply.header("www-authenticate"),
         Some(format!(
-            "Bearer resource_metadata=\"{}\", scope=\"mcp:read mcp:write\"",
+            "Bearer scope=\"mcp:read mcp:write\", resource_metadata=\"{}\"",
             server.header_protected_resource_metadata_url()
         ))
     );

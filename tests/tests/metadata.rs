@@ -49,7 +49,7 @@ async fn authorization_server_metadata_describes_the_default_server() {
         doc["authorization_response_iss_parameter_supported"],
         json!(true)
     );
-    assert_eq!(doc["client_id_metadata_document_supported"], json!(false));
+    assert_eq!(doc["client_id_metadata_document_supported"], json!(true));
     // The core client parses it.
     let parsed: mcp_oauth_core::discovery::AuthorizationServerMetadata =
         serde_json::from_value(doc.clone()).expect("core can read the document");

@@ -7,7 +7,8 @@ mod common;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use common::{
-    code, exchange, http, public_client_tokens, register, send, start, token, REDIRECT, VERIFIER,
+    code, exchange, http, mcp, public_client_tokens, register, send, start, token, REDIRECT,
+    VERIFIER,
 };
 use mcp_oauth_core::client_auth::AuthMethod;
 use mcp_oauth_tests::server::PreRegisteredClient;
@@ -184,11 +185,10 @@ async fn resource_must_match_the_authorization_request() {
 async fn server_with_only(method: AuthMethod) -> TestServer {
     start(TestServerConfig {
         token_endpoint_auth_methods: vec![method],
-        pre_registered_client: Some(PreRegisteredClient {
-            client_id: "app".into(),
-            client_secret: (method != AuthMethod::None).then(|| SPECIAL_SECRET.to_owned()),
-            https_redirect_uris: vec![],
-        }),
+        pre_registered_client: Some(PreRegisteredClient::desktop(
+            "app",
+            (method != AuthMethod::None).then_some(SPECIAL_SECRET),
+        )),
         ..Default::default()
     })
     .await
@@ -271,11 +271,7 @@ async fn each_client_authentication_method_is_enforced() {
 #[tokio::test]
 async fn basic_and_a_body_secret_together_are_refused() {
     let server = start(TestServerConfig {
-        pre_registered_client: Some(PreRegisteredClient {
-            client_id: "app".into(),
-            client_secret: Some("s".into()),
-            https_redirect_uris: vec![],
-        }),
+        pre_registered_client: Some(PreRegisteredClient::desktop("app", Some("s"))),
         ..Default::default()
     })
     .await;
@@ -342,7 +338,7 @@ async fn refresh(
 }
 
 #[tokio::test]
-async fn rotation_issues_a_new_refresh_token_and_refuses_the_old_one() {
+async fn rotation_issues_a_new_refresh_token_and_a_replayed_old_one_revokes_the_grant() {
     let server = start(TestServerConfig::default()).await;
     let (client_id, first) = public_client_tokens(&server, &[]).await;
     let old = first
@@ -357,12 +353,48 @@ async fn rotation_issues_a_new_refresh_token_and_refuses_the_old_one() {
         .to_owned();
     assert_ne!(new, old);
     assert_ne!(second.str("access_token"), first.str("access_token"));
+    let access = second.str("access_token").expect("access token").to_owned();
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    assert_eq!(
+        mcp(&server, Some(&access), call.clone()).await.status,
+        StatusCode::OK
+    );
+    // The old token again: a replay. Every token of the grant is revoked.
     let reuse = refresh(&server, &client_id, &old, &[]).await;
     assert_eq!(reuse.status, StatusCode::BAD_REQUEST);
     assert_eq!(reuse.str("error"), Some("invalid_grant"));
+    let newest = refresh(&server, &client_id, &new, &[]).await;
+    assert_eq!(newest.status, StatusCode::BAD_REQUEST, "{}", newest.text);
+    assert_eq!(newest.str("error"), Some("invalid_grant"));
     assert_eq!(
-        refresh(&server, &client_id, &new, &[]).await.status,
-        StatusCode::OK
+        mcp(&server, Some(&access), call).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_replayed_code_revokes_the_tokens_issued_for_it() {
+    let server = start(TestServerConfig::default()).await;
+    let (client_id, _) = register(&server, "none").await;
+    let code = code(&server, &client_id, &[]).await;
+    let first = exchange(&server, &client_id, &code).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let access = first.str("access_token").expect("access token").to_owned();
+    let rt = first
+        .str("refresh_token")
+        .expect("refresh token")
+        .to_owned();
+    let replay = exchange(&server, &client_id, &code).await;
+    assert_eq!(replay.str("error"), Some("invalid_grant"));
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    assert_eq!(
+        mcp(&server, Some(&access), call).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&server, &client_id, &rt, &[]).await.str("error"),
+        Some("invalid_grant")
     );
     server.shutdown().await;
 }

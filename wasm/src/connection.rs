@@ -2,23 +2,26 @@
 //!
 //! The lifecycle is core's, as in the native crate: [`Session::decide`] says use,
 //! refresh or reconnect; a failed refresh flips the status to expired and keeps the
-//! tokens; a 401 goes through [`Session::on_unauthorized`]. However many callers
+//! tokens; which URL gets the token and what a 401 or 403 means is core's
+//! [`mcp_oauth_core::resource`] policy, the same as native. However many callers
 //! ask for a token while one refresh is in flight, they share it (one request).
 //! Every refresh attempt is saved to the host's storage before the token is handed
 //! out: a rotated refresh token that was not saved is a lost grant.
 
 use crate::clock::now;
-use crate::error::Failure;
+use crate::error::{Failure, STEP_UP_REQUIRED};
 use crate::fetch;
 use crate::progress::Progress;
 use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
+use mcp_oauth_core::http::HttpResponse;
 use mcp_oauth_core::progress::ProgressEvent;
+use mcp_oauth_core::resource::{Credentials, ResourceAnswer, ResourceExchange, ResourcePolicy};
 use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
-use mcp_oauth_core::Secret;
 use std::cell::RefCell;
 use std::rc::Rc;
+use url::Url;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
@@ -131,9 +134,17 @@ impl Connection {
         Inner::refresh_shared(&self.inner)
     }
 
-    /// `fetch(url, init)` with `Authorization: Bearer`. A 401 refreshes once (unless
-    /// another caller already did) and retries. `init.body` must be replayable (a
-    /// string, not a stream).
+    /// `fetch(url, init)` with the access token, as core's resource policy
+    /// decides: only to this connection's server origin over https (or loopback
+    /// http when the server is on loopback); any other URL rejects with
+    /// `origin_not_allowed` before anything is sent. A 401 refreshes once (unless
+    /// another caller already did) and retries. A 403 `insufficient_scope` rejects
+    /// with `step_up_required` and `error.scope`, the scope to sign in with again:
+    /// the sign-in needs a popup, which a browser only opens from a user's click,
+    /// so the page asks the user and calls `startDynamic({ ..., scope: error.scope })`.
+    /// When the scope the server wants was already asked for, the rejection is
+    /// `insufficient_scope` instead (signing in again cannot help). `init.body`
+    /// must be replayable (a string, not a stream).
     #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
     pub fn fetch(
         &self,
@@ -142,24 +153,63 @@ impl Connection {
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
-            let mut token = JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
-            let mut retried = false;
+            let target = resolve_url(&url)?;
+            let policy = ResourcePolicy::for_session(&inner.session.borrow())
+                .map_err(mcp_oauth_core::Error::from)
+                .map_err(Failure::from)?;
+            policy
+                .check(&target)
+                .map_err(mcp_oauth_core::Error::from)
+                .map_err(Failure::from)?;
+            let method = Reflect::get(&init, &"method".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "GET".into());
+            let mut exchange = ResourceExchange::new();
             loop {
-                let response = send_with_bearer(&url, &init, &token).await?;
-                if response.status() != 401 || retried {
-                    return Ok(response.into());
-                }
-                retried = true;
-                let rejected = Secret::new(token.as_string().unwrap_or_default());
-                let decision = inner.session.borrow_mut().on_unauthorized(&rejected, now());
-                token = match decision {
-                    TokenDecision::Use => inner.current_token().into(),
-                    TokenDecision::Refresh => JsFuture::from(Inner::refresh_shared(&inner)).await?,
-                    TokenDecision::ReconnectNeeded => {
+                JsFuture::from(Connection::from_inner(&inner).access_token()).await?;
+                let credentials = policy
+                    .credentials(&inner.session.borrow(), &method, &target, now())
+                    .map_err(mcp_oauth_core::Error::from)
+                    .map_err(Failure::from)?;
+                let response = send_with(target.as_str(), &init, &credentials).await?;
+                let answer = exchange
+                    .on_response(
+                        &inner.session.borrow(),
+                        &credentials,
+                        &head(&response)?,
+                        now(),
+                    )
+                    .map_err(Failure::from)?;
+                match answer {
+                    ResourceAnswer::Use => return Ok(response.into()),
+                    ResourceAnswer::Retry => {}
+                    // Marks the rejected token expired; `accessToken()` then
+                    // refreshes it (one shared refresh however many callers saw
+                    // the 401).
+                    ResourceAnswer::Refresh => {
+                        inner
+                            .session
+                            .borrow_mut()
+                            .on_unauthorized(credentials.token(), now());
+                    }
+                    ResourceAnswer::StepUp { scope, .. } => {
+                        return Err(Failure::new(
+                            STEP_UP_REQUIRED,
+                            "the server needs a wider scope: sign in again with error.scope (from a user's click, for the popup)",
+                        )
+                        .with_scope(scope)
+                        .into());
+                    }
+                    ResourceAnswer::Reconnect { .. } => {
+                        inner
+                            .session
+                            .borrow_mut()
+                            .on_unauthorized(credentials.token(), now());
                         inner.persist().await?;
                         return Err(inner.reconnect().into());
                     }
-                };
+                }
             }
         })
     }
@@ -312,8 +362,12 @@ async fn revoke(session: &Session) -> Result<bool, Failure> {
     failure.map_or(Ok(true), Err)
 }
 
-/// `fetch(url, init)` with the bearer token set on a copy of `init`'s headers.
-async fn send_with_bearer(url: &str, init: &JsValue, token: &JsValue) -> Result<Response, JsValue> {
+/// `fetch(url, init)` with the credentials' headers set on a copy of `init`'s headers.
+async fn send_with(
+    url: &str,
+    init: &JsValue,
+    credentials: &Credentials,
+) -> Result<Response, JsValue> {
     let request = RequestInit::new();
     if init.is_object() {
         Object::assign(
@@ -328,13 +382,43 @@ async fn send_with_bearer(url: &str, init: &JsValue, token: &JsValue) -> Result<
         // `new Headers(init)` takes a Headers, a record or a list of pairs alike.
         Headers::new_with_str_sequence_sequence(&given)?
     };
-    headers.set(
-        "Authorization",
-        &format!("Bearer {}", token.as_string().unwrap_or_default()),
-    )?;
+    for (name, value) in credentials.headers() {
+        headers.set(name, value.expose())?;
+    }
     request.set_headers(&headers);
     let response = JsFuture::from(fetch::global_fetch(&url.into(), &request)?).await?;
     response.dyn_into()
+}
+
+/// The status and readable challenges of a resource response, as core reads them.
+fn head(response: &Response) -> Result<HttpResponse, Failure> {
+    let challenges = response
+        .headers()
+        .get("WWW-Authenticate")
+        .map_err(|e| Failure::from_js(crate::error::NETWORK_ERROR, "reading the response", &e))?
+        .map(|value| vec![("WWW-Authenticate".to_owned(), value)])
+        .unwrap_or_default();
+    Ok(HttpResponse::new(response.status(), challenges, Vec::new()))
+}
+
+/// `url` as `fetch` reads it: absolute, or relative to the page.
+fn resolve_url(url: &str) -> Result<Url, Failure> {
+    let base = js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .ok()
+        .and_then(|location| js_sys::Reflect::get(&location, &"href".into()).ok())
+        .and_then(|href| href.as_string())
+        .and_then(|href| Url::parse(&href).ok());
+    Url::options()
+        .base_url(base.as_ref())
+        .parse(url)
+        .map_err(|e| {
+            Failure::from(mcp_oauth_core::Error::from(
+                mcp_oauth_core::resource::RequestRefused::InvalidUrl {
+                    url: mcp_oauth_core::text::server_text(url),
+                    reason: e.to_string(),
+                },
+            ))
+        })
 }
 
 /// A promise with its resolve and reject functions, for settling it from Rust.

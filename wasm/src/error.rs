@@ -9,6 +9,8 @@
 //! | [`POPUP_CLOSED`] | the user closed the sign-in popup before it finished |
 //! | [`POPUP_BLOCKED`] | no popup window was given (the browser blocked `window.open`) |
 //! | [`STORE_ERROR`] | a storage callback threw or rejected |
+//! | [`STEP_UP_REQUIRED`] | the server wants a wider scope (`error.scope`): sign in again from a click |
+//! | [`TIMEOUT`] | the server did not answer in time |
 //! | `invalid_config` | options or saved JSON are unusable (as in core) |
 
 use wasm_bindgen::{JsCast, JsValue};
@@ -21,6 +23,10 @@ pub const POPUP_CLOSED: &str = "popup_closed";
 pub const POPUP_BLOCKED: &str = "popup_blocked";
 /// A host storage callback failed.
 pub const STORE_ERROR: &str = "store_error";
+/// The resource answered 403 `insufficient_scope`; `error.scope` is what to ask for.
+pub const STEP_UP_REQUIRED: &str = "step_up_required";
+/// A request got no answer within the time limit.
+pub const TIMEOUT: &str = "timeout";
 /// Options, saved flows or saved connections that cannot be used.
 pub const INVALID_CONFIG: &str = "invalid_config";
 
@@ -31,6 +37,8 @@ pub struct Failure {
     pub code: &'static str,
     /// The human-readable message.
     pub message: String,
+    /// The scope to sign in with again (for [`STEP_UP_REQUIRED`]), as `error.scope`.
+    pub scope: Option<String>,
 }
 
 impl Failure {
@@ -39,7 +47,14 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            scope: None,
         }
+    }
+
+    /// The same failure carrying `error.scope`.
+    pub fn with_scope(mut self, scope: Option<String>) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Unusable options or saved state.
@@ -58,6 +73,9 @@ impl Failure {
         error.set_name("McpOAuthError");
         // Setting a property on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&error, &"code".into(), &self.code.into());
+        if let Some(scope) = self.scope {
+            let _ = js_sys::Reflect::set(&error, &"scope".into(), &scope.into());
+        }
         error.into()
     }
 }

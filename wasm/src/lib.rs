@@ -162,5 +162,7 @@ export interface McpOAuthError extends Error {
   name: "McpOAuthError";
   /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reconnect_needed`, ...). */
   code: string;
+  /** With `step_up_required`: the scope to sign in with again (`startDynamic({ ..., scope })`). */
+  scope?: string;
 }
 "#;

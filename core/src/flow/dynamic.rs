@@ -24,6 +24,7 @@ use crate::entropy::Entropy;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method, Purpose};
 use crate::loopback::is_secure_or_loopback;
+use crate::network::NetworkPolicy;
 use crate::registration::{
     self, ClientCredentials, PreRegisteredClient, RegistrationError, RegistrationPlan,
 };
@@ -96,6 +97,9 @@ pub struct DynamicConfig {
     /// The MCP protocol revision to announce (`MCP-Protocol-Version`).
     #[serde(default = "default_protocol_version")]
     pub protocol_version: String,
+    /// Which hosts the sign-in may reach (SSRF defence; [`NetworkPolicy`]).
+    #[serde(default)]
+    pub network: NetworkPolicy,
 }
 
 fn default_protocol_version() -> String {
@@ -119,6 +123,7 @@ impl DynamicConfig {
             scope: None,
             probe: Probe::default(),
             protocol_version: default_protocol_version(),
+            network: NetworkPolicy::default(),
         }
     }
 }
@@ -196,6 +201,7 @@ impl DynamicFlow {
             )));
         }
         check_redirect_uri(&config.redirect_uri)?;
+        config.network.check(&server, &server)?;
         let challenge = config.challenge.clone();
         let mut flow = Self {
             secrets: AuthSecrets::generate(entropy)?,
@@ -211,7 +217,8 @@ impl DynamicFlow {
             config,
         };
         if let Some(challenge) = challenge {
-            flow.step = flow.resource_metadata_step(Some(challenge))?;
+            let step = flow.resource_metadata_step(Some(challenge))?;
+            flow.step = flow.reachable(step)?;
         }
         Ok(flow)
     }
@@ -293,7 +300,10 @@ impl DynamicFlow {
 
     /// Feeds the response to the last `Action::Send`. An error ends the flow.
     pub fn on_response(&mut self, response: HttpResponse, now: u64) -> Result<(), Error> {
-        match self.advance(&response, now) {
+        match self
+            .advance(&response, now)
+            .and_then(|step| self.reachable(step))
+        {
             Ok(step) => {
                 self.step = step;
                 Ok(())
@@ -354,6 +364,26 @@ impl DynamicFlow {
             Step::Done(session) => Some(&session.grant.client),
             _ => None,
         }
+    }
+
+    /// `step`, if the request it sends next goes to a host the network policy
+    /// allows: the URLs a server controls (`resource_metadata`, its
+    /// `authorization_servers`) are checked before anything is sent to them.
+    fn reachable(&self, step: Step) -> Result<Step, Error> {
+        let url = match &step {
+            Step::ResourceMetadata { candidates, next }
+            | Step::AuthorizationServerMetadata {
+                candidates, next, ..
+            } => candidates.get(*next),
+            Step::Registering { request, .. } | Step::ClientCredentials { request, .. } => {
+                Some(&request.url)
+            }
+            _ => None,
+        };
+        if let Some(url) = url {
+            self.config.network.check(&self.server, url)?;
+        }
+        Ok(step)
     }
 
     fn unexpected(&self, event: &'static str) -> Error {
@@ -490,7 +520,7 @@ impl DynamicFlow {
             .and_then(|c| c.resource_metadata.as_deref())
         {
             let url = Url::parse(advertised).map_err(|e| DiscoveryError::InvalidUrl {
-                url: advertised.to_owned(),
+                url: crate::text::server_text(advertised),
                 reason: e.to_string(),
             })?;
             if !is_secure_or_loopback(&url) {
@@ -572,6 +602,10 @@ impl DynamicFlow {
         metadata: AuthorizationServerMetadata,
         now: u64,
     ) -> Result<Step, Error> {
+        // The token endpoint gets the code, refresh tokens and any secret later.
+        self.config
+            .network
+            .check(&self.server, &metadata.token_endpoint)?;
         let scope = self.config.scope.clone().or_else(|| {
             scope::initial_scope(
                 self.challenge.as_ref().and_then(|c| c.scope.as_deref()),

@@ -1034,7 +1034,7 @@ fn a_client_credentials_only_as_with_a_basic_secret() {
     );
     let mut config = config();
     config.clients = vec![PreRegisteredClient {
-        issuer: None,
+        issuer: Some(ISSUER.into()),
         client_id: "machine".into(),
         client_secret: Some(Secret::new("s3")),
         auth_method: None,
@@ -1134,4 +1134,70 @@ fn a_step_up_discovers_again_when_the_metadata_is_stale_or_the_challenge_points_
             "{case}"
         );
     }
+}
+
+/// The hosts each of a hostile remote server's steering attempts names, and the
+/// request the flow must never send.
+#[test]
+fn a_remote_server_cannot_steer_discovery_at_loopback() {
+    // The 401 names an internal service as its metadata.
+    let mut server = Recorded::new().route(
+        Method::Post,
+        SERVER,
+        unauthorized(r#"Bearer resource_metadata="http://127.0.0.1:6379/admin?x=1""#),
+    );
+    let error = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(error.code(), "endpoint_not_allowed");
+    assert!(
+        !server.urls().iter().any(|u| u.contains("127.0.0.1")),
+        "{:?}",
+        server.urls()
+    );
+
+    // The metadata names a loopback authorization server.
+    let mut server = dynamic_server().get(
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+        prm(SERVER, "http://localhost:8080"),
+    );
+    let error = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(error.code(), "endpoint_not_allowed");
+    assert!(
+        !server.urls().iter().any(|u| u.contains("localhost")),
+        "{:?}",
+        server.urls()
+    );
+
+    // An AS whose token endpoint is on loopback gets no code exchanged there.
+    let mut metadata = as_metadata(ISSUER);
+    metadata["token_endpoint"] = json!("https://127.0.0.1/token");
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
+    let error = server.drive(&mut dynamic(config())).unwrap_err();
+    assert_eq!(error.code(), "endpoint_not_allowed");
+}
+
+#[test]
+fn the_public_only_policy_refuses_private_and_loopback_servers_before_any_request() {
+    for server_url in [
+        "http://127.0.0.1:3000/mcp",
+        "https://10.0.0.8/mcp",
+        "https://169.254.169.254/latest",
+    ] {
+        let mut config = DynamicConfig::new(server_url, "https://app.example.com/cb", "Web");
+        config.network = crate::network::NetworkPolicy::PublicOnly;
+        let error = DynamicFlow::new(config, &mut entropy()).unwrap_err();
+        assert_eq!(error.code(), "endpoint_not_allowed", "{server_url}");
+    }
+    let mut config = config();
+    config.network = crate::network::NetworkPolicy::PublicOnly;
+    let mut server = dynamic_server().get(
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+        prm(SERVER, "https://192.168.1.1"),
+    );
+    assert_eq!(
+        server.drive(&mut dynamic(config)).unwrap_err().code(),
+        "endpoint_not_allowed"
+    );
 }

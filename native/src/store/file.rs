@@ -13,6 +13,12 @@
 //! lock per key, in the same way, to refresh once across processes. The lock files
 //! live in `<name>.locks/` beside the store; the OS releases them when a process
 //! dies, so a crash never leaves a store locked.
+//!
+//! The path is trusted only as far as it is a regular file: a FIFO, a device (a
+//! symlink to `/dev/zero`, say) or a directory there is refused with a clear error
+//! instead of hanging or being read without end, and no file is read past
+//! [`MAX_FILE_BYTES`]. The directory is created `0700` whatever the umask, and a
+//! file found readable by others (`0644`) is put back to `0600`, with a warning.
 
 use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
@@ -27,6 +33,9 @@ use std::time::SystemTime;
 use tokio::sync::Mutex;
 
 const FORMAT_VERSION: u32 = 1;
+
+/// The largest store file read: thousands of connections fit in far less.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct FileContents {
@@ -242,7 +251,7 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> StoreError {
 /// Reads the file: its entries (a missing file is an empty store), or why it is
 /// unreadable.
 fn parse(path: &Path) -> Result<Result<BTreeMap<String, String>, String>, StoreError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_regular_file(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(BTreeMap::new())),
         Err(e) => return Err(io_error(path, "read", e)),
@@ -257,6 +266,70 @@ fn parse(path: &Path) -> Result<Result<BTreeMap<String, String>, String>, StoreE
         )),
     })
 }
+
+/// The file's bytes, if it is a regular file of at most [`MAX_FILE_BYTES`]; a
+/// file others may read is made private first.
+fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let not_regular = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device, socket or directory); refusing to read it: point the store at a regular file",
+        )
+    };
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    // And again on what was opened, in case the path was swapped in between.
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_BYTES} bytes; refusing to read it"),
+        ));
+    }
+    make_private(path, &metadata);
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_BYTES} bytes; refusing to read it"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Puts a token file that others may read or write back to `0600`, and says so.
+#[cfg(unix)]
+fn make_private(path: &Path, metadata: &std::fs::Metadata) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        Ok(()) => tracing::warn!(
+            path = %path.display(),
+            was = format!("{mode:o}"),
+            "token store file was readable by others; changed its mode to 600"
+        ),
+        Err(error) => tracing::warn!(
+            path = %path.display(),
+            was = format!("{mode:o}"),
+            %error,
+            "token store file is readable by others and its mode cannot be changed"
+        ),
+    }
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path, _metadata: &std::fs::Metadata) {}
 
 /// `<name>.broken-<UTC time>`, e.g. `tokens.json.broken-20261201T220300Z`: ISO 8601
 /// basic format, which sorts by time and has no `:` (not allowed in Windows names).
@@ -302,7 +375,7 @@ fn write_atomically(path: &Path, contents: &FileContents) -> Result<(), StoreErr
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir).map_err(|e| io_error(path, "create directory", e))?;
+    create_private_dir(dir).map_err(|e| io_error(path, "create directory", e))?;
     let json =
         serde_json::to_vec_pretty(contents).map_err(|e| StoreError::Backend(e.to_string()))?;
     // tempfile creates the file with mode 0600 on Unix, in the same directory so
@@ -360,6 +433,89 @@ mod tests {
         FileStore::new(&path).set("k", "v".into()).await.unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// Run by the test below in a child process whose umask is 000.
+    #[tokio::test]
+    #[ignore = "run under umask 000 by the_directory_is_created_private_whatever_the_umask"]
+    async fn write_into_new_directories_from_the_environment() {
+        let path = std::env::var_os("MCP_OAUTH_STORE_TEST_PATH").expect("set by the parent test");
+        FileStore::new(PathBuf::from(path))
+            .set("k", "v".into())
+            .await
+            .unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_directory_is_created_private_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("a").join("b");
+        // The umask is process-wide: change it only in a child (this test binary).
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("umask 000 && exec \"$0\" --ignored --exact store::file::tests::write_into_new_directories_from_the_environment")
+            .arg(std::env::current_exe().unwrap())
+            .env("MCP_OAUTH_STORE_TEST_PATH", nested.join("tokens.json"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for d in [dir.path().join("a"), nested] {
+            let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_file_readable_by_others_is_made_private_on_load() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        std::fs::write(&path, br#"{"version":1,"entries":{"k":"v"}}"#).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            FileStore::new(&path).get("k").await.unwrap().as_deref(),
+            Some("v")
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_fifo_or_device_at_the_path_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        for path in [fifo, zero, dir.path().to_owned()] {
+            let outcome = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                FileStore::new(&path).get("k"),
+            )
+            .await
+            .expect("answers instead of hanging");
+            let error = outcome.unwrap_err();
+            assert!(error.to_string().contains("not a regular file"), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_oversized_file_is_refused_with_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let error = FileStore::new(&path).get("k").await.unwrap_err();
+        assert!(error.to_string().contains("larger than"), "{error}");
     }
 
     #[tokio::test]

@@ -76,10 +76,13 @@ struct Args {
     /// Secret of the pre-registered client (omit for a public client).
     #[arg(long, requires = "client_id")]
     client_secret: Option<String>,
-    /// An https redirect URI the pre-registered client may use (repeatable;
-    /// loopback ones are always allowed).
-    #[arg(long, requires = "client_id")]
+    /// A redirect URI registered for the pre-registered client (repeatable).
+    /// A loopback one matches on any port (RFC 8252 §7.3), nothing else varies.
+    #[arg(long, default_value = PreRegisteredClient::DESKTOP_REDIRECT_URI)]
     client_redirect_uri: Vec<String>,
+    /// Refuse URL client ids (Client ID Metadata Documents) and stop advertising them.
+    #[arg(long)]
+    no_client_metadata_documents: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -134,8 +137,9 @@ impl Args {
             pre_registered_client: self.client_id.map(|client_id| PreRegisteredClient {
                 client_id,
                 client_secret: self.client_secret,
-                https_redirect_uris: self.client_redirect_uri,
+                redirect_uris: self.client_redirect_uri,
             }),
+            client_id_metadata_documents: !self.no_client_metadata_documents,
         }
     }
 }

@@ -1,24 +1,24 @@
-//! The authorization endpoint (RFC 6749 §4.1.1–§4.1.2) with mandatory PKCE S256,
-//! RFC 8707 `resource` checks and RFC 9207 `iss` on every response.
+//! The authorization endpoint (RFC 6749 §4.1.1–§4.1.2): the host's glue around
+//! `mcp_oauth_core::server`, which validates the request (redirect policy,
+//! PKCE S256, scopes, RFC 8707 `resource`), decides where an error may go, and
+//! builds the redirect with `code`, `state` and RFC 9207 `iss`.
 //!
-//! Requests are validated by `mcp_oauth_core::server`. Errors that concern the
-//! client or its redirect URI are shown as a `400` page and never redirected
-//! (RFC 6749 §4.1.2.1); the others go back to the client as `error=...`.
-//! Consent is headless by default; with `consent_page` an HTML page with Approve
-//! and Deny buttons posts to `/authorize/approve`.
+//! Errors that concern the client or its redirect URI are shown as a `400` page
+//! and never redirected (RFC 6749 §4.1.2.1). Consent is headless by default; with
+//! `consent_page` an HTML page with Approve and Deny buttons posts to
+//! `/authorize/approve`.
 
+use super::client_metadata::client_for;
 use super::form::Form;
 use super::reply::{escape, found, html_page};
-use super::state::{random_token, AppState};
+use super::state::{now, random_id, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use mcp_oauth_core::server::{
-    validate_authorization_request, AuthorizationParams, ValidAuthorizationRequest,
-};
+use mcp_oauth_core::entropy::OsEntropy;
+use mcp_oauth_core::server::{AuthorizationParams, AuthorizationRequest};
 use std::sync::Arc;
-use url::Url;
 
 /// `GET /authorize`.
 pub(crate) async fn authorize(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
@@ -26,45 +26,20 @@ pub(crate) async fn authorize(State(state): State<Arc<AppState>>, uri: Uri) -> R
         Ok(params) => params,
         Err(error) => return refusal_page(&error.to_string()),
     };
-    let client = params
-        .client_id
-        .as_deref()
-        .and_then(|id| state.oauth().clients.get(id).cloned());
-    let valid = match validate_authorization_request(
-        &params,
-        client.as_ref().map(|c| &c.registered),
-        &state.config.scopes_supported,
-    ) {
-        Ok(valid) => valid,
-        Err(error) if error.redirectable() => {
-            // A redirectable error implies a validated client and redirect URI.
-            let Some(redirect_uri) = params.redirect_uri.as_deref() else {
-                return refusal_page(&error.to_string());
-            };
-            return redirect_error(
-                &state,
-                redirect_uri,
-                params.state.as_deref(),
-                error.oauth_error(),
-                &error.to_string(),
-            );
-        }
-        Err(error) => return refusal_page(&error.to_string()),
+    let client = match client_for(&state, params.client_id.as_deref()).await {
+        Ok(client) => client,
+        Err(description) => return refusal_page(&description),
     };
-    if let Err(description) = check_resource(&state, valid.resource.as_deref()) {
-        return redirect_error(
-            &state,
-            &valid.redirect_uri,
-            valid.state.as_deref(),
-            "invalid_target",
-            &description,
-        );
-    }
-    let valid = with_default_scope(&state, valid);
-    if state.config.consent_page {
-        consent_page(&state, valid)
-    } else {
-        approve(&state, valid)
+    match state
+        .server
+        .validate_authorization_request(&params, client.as_ref())
+    {
+        Ok(request) if state.config.consent_page => consent_page(&state, request),
+        Ok(request) => approve(&state, &request),
+        Err(refusal) => match refusal.redirect_to {
+            Some(to) => found(&to),
+            None => refusal_page(&refusal.error.to_string()),
+        },
     }
 }
 
@@ -85,59 +60,32 @@ pub(crate) async fn decide(
         return refusal_page("this consent request is unknown or was already answered");
     };
     match form.get("decision") {
-        Some("approve") => approve(&state, request),
-        _ => redirect_error(
-            &state,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            "access_denied",
-            "the user denied the request",
+        Some("approve") => approve(&state, &request),
+        _ => found(&state.server.deny(&request)),
+    }
+}
+
+/// Issues a code, stores its record, and sends the user back with it.
+fn approve(state: &AppState, request: &AuthorizationRequest) -> Response {
+    match state
+        .server
+        .issue_code(request, None, now(), &mut OsEntropy)
+    {
+        Ok(issued) => {
+            state.oauth().codes.insert(issued.key, issued.record);
+            found(&issued.redirect_to)
+        }
+        Err(error) => html_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot issue a code",
+            &format!("<p>{}</p>", escape(&error.to_string())),
         ),
     }
 }
 
-/// RFC 8707: the only resource this server issues tokens for is its MCP URL.
-fn check_resource(state: &AppState, resource: Option<&str>) -> Result<(), String> {
-    match resource {
-        Some(resource) if resource == state.mcp_url => Ok(()),
-        Some(resource) => Err(format!(
-            "resource {resource} is not served here; use {}",
-            state.mcp_url
-        )),
-        None if state.config.require_resource => {
-            Err(format!("resource is required; use {}", state.mcp_url))
-        }
-        None => Ok(()),
-    }
-}
-
-/// A request naming no scope is granted the default scopes.
-fn with_default_scope(
-    state: &AppState,
-    mut valid: ValidAuthorizationRequest,
-) -> ValidAuthorizationRequest {
-    if valid.scope.as_deref().unwrap_or_default().trim().is_empty() {
-        let defaults = state.config.default_scopes.join(" ");
-        valid.scope = (!defaults.is_empty()).then_some(defaults);
-    }
-    valid
-}
-
-/// Issues a code and sends the user back.
-fn approve(state: &AppState, valid: ValidAuthorizationRequest) -> Response {
-    let redirect_uri = valid.redirect_uri.clone();
-    let client_state = valid.state.clone();
-    let code = state.issue_code(valid);
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = client_state.as_deref() {
-        pairs.push(("state", s));
-    }
-    redirect_to_client(state, &redirect_uri, &pairs)
-}
-
 /// The consent page for a validated request.
-fn consent_page(state: &AppState, valid: ValidAuthorizationRequest) -> Response {
-    let pending = random_token("pending");
+fn consent_page(state: &AppState, request: AuthorizationRequest) -> Response {
+    let pending = random_id("pending");
     let body = format!(
         "<p>Client <code>{client}</code> asks for access to <code>{resource}</code> \
          with scope <code>{scope}</code>.</p>\n\
@@ -146,47 +94,14 @@ fn consent_page(state: &AppState, valid: ValidAuthorizationRequest) -> Response 
          <button type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">Approve</button>\n\
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n\
          </form>",
-        client = escape(&valid.client_id),
-        resource = escape(valid.resource.as_deref().unwrap_or(&state.mcp_url)),
-        scope = escape(valid.scope.as_deref().unwrap_or("(none)")),
+        client = escape(&request.client_id),
+        resource = escape(request.resource.as_deref().unwrap_or(&state.mcp_url)),
+        scope = escape(request.scope.as_deref().unwrap_or("(none)")),
         action = escape(&state.endpoint("/authorize/approve")),
         pending = escape(&pending),
     );
-    state.oauth().pending.insert(pending, valid);
+    state.oauth().pending.insert(pending, request);
     html_page(StatusCode::OK, "Authorize access", &body)
-}
-
-/// Sends an error back to the client's redirect URI (RFC 6749 §4.1.2.1).
-fn redirect_error(
-    state: &AppState,
-    redirect_uri: &str,
-    client_state: Option<&str>,
-    error: &str,
-    description: &str,
-) -> Response {
-    let mut pairs = vec![("error", error), ("error_description", description)];
-    if let Some(s) = client_state {
-        pairs.push(("state", s));
-    }
-    redirect_to_client(state, redirect_uri, &pairs)
-}
-
-/// A `302` to the redirect URI with `pairs` (and `iss` when configured) appended
-/// to its query.
-fn redirect_to_client(state: &AppState, redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
-    let Ok(mut url) = Url::parse(redirect_uri) else {
-        return refusal_page("the redirect URI is not a valid URL");
-    };
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in pairs {
-            query.append_pair(name, value);
-        }
-        if state.config.iss_parameter {
-            query.append_pair("iss", &state.issuer);
-        }
-    }
-    found(url.as_str())
 }
 
 /// The `400` page for requests that must not be redirected.

@@ -1,8 +1,8 @@
 //! The knobs of the test server: what it advertises, what it enforces and which
 //! misbehaviours it simulates. [`TestServerConfig::default`] is an open,
 //! well-behaved server: dynamic registration, public clients, PKCE, RFC 9207 `iss`,
-//! refresh-token rotation, protected-resource metadata both in the challenge and at
-//! the well-known URLs.
+//! refresh-token rotation with replay detection, Client ID Metadata Documents,
+//! protected-resource metadata both in the challenge and at the well-known URLs.
 
 use mcp_oauth_core::client_auth::AuthMethod;
 
@@ -56,9 +56,24 @@ pub struct PreRegisteredClient {
     /// Its secret; `None` makes it a public client (`token_endpoint_auth_method=none`).
     /// A confidential client may use any advertised secret-based method.
     pub client_secret: Option<String>,
-    /// Exact https redirect URIs it may use besides loopback ones (which are
-    /// always allowed, on any port, per RFC 8252 §7.3).
-    pub https_redirect_uris: Vec<String>,
+    /// Its registered redirect URIs: a loopback one matches on any port (RFC 8252
+    /// §7.3) and nothing else varies; others match exactly. A client without a
+    /// loopback URI gets no loopback redirect.
+    pub redirect_uris: Vec<String>,
+}
+
+impl PreRegisteredClient {
+    /// Where this project's loopback listener answers, on whatever port it got.
+    pub const DESKTOP_REDIRECT_URI: &'static str = "http://127.0.0.1/callback";
+
+    /// A desktop app registered with [`DESKTOP_REDIRECT_URI`](Self::DESKTOP_REDIRECT_URI).
+    pub fn desktop(client_id: impl Into<String>, client_secret: Option<&str>) -> Self {
+        PreRegisteredClient {
+            client_id: client_id.into(),
+            client_secret: client_secret.map(str::to_owned),
+            redirect_uris: vec![Self::DESKTOP_REDIRECT_URI.to_owned()],
+        }
+    }
 }
 
 /// Everything the test server can be told to do differently.
@@ -79,8 +94,9 @@ pub struct TestServerConfig {
     /// Whether token responses carry a refresh token at all.
     pub issue_refresh_tokens: bool,
     /// Refresh-token rotation: each refresh issues a new refresh token and the old
-    /// one becomes invalid (`invalid_grant` when reused). When off, refresh
-    /// responses omit `refresh_token` and the original one stays valid.
+    /// one becomes invalid; presenting it again is a replay, which revokes every
+    /// token of the grant (`invalid_grant`). When off, refresh responses omit
+    /// `refresh_token` and the original one stays valid.
     pub rotate_refresh_tokens: bool,
     /// Every refresh fails with `invalid_grant` (simulates a revoked grant).
     pub refresh_always_fails: bool,
@@ -107,6 +123,10 @@ pub struct TestServerConfig {
     pub consent_page: bool,
     /// A client that exists without registration.
     pub pre_registered_client: Option<PreRegisteredClient>,
+    /// Accept URL client ids (Client ID Metadata Documents, fetched from their
+    /// https or loopback http URL) and advertise
+    /// `client_id_metadata_document_supported`.
+    pub client_id_metadata_documents: bool,
 }
 
 impl Default for TestServerConfig {
@@ -136,6 +156,7 @@ impl Default for TestServerConfig {
             require_resource: false,
             consent_page: false,
             pre_registered_client: None,
+            client_id_metadata_documents: true,
         }
     }
 }

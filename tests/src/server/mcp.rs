@@ -2,21 +2,22 @@
 //! answering with plain JSON), guarded by bearer tokens (RFC 6750) whose audience
 //! must be this resource (RFC 8707).
 //!
-//! A missing or invalid token gets `401` with an RFC 9728 §5.1 challenge
-//! (`resource_metadata`, `scope`); calling the `admin_reset` tool without
-//! `mcp:admin` gets `403` with `error="insufficient_scope"` and the scopes needed
-//! (RFC 6750 §3.1), which is what drives a client's step-up.
+//! `mcp_oauth_core::server::ProtectedResource` decides: a missing or invalid
+//! token gets `401` with an RFC 9728 §5.1 challenge (`resource_metadata`,
+//! `scope`); calling the `admin_reset` tool without `mcp:admin` gets `403` with
+//! `error="insufficient_scope"` and the scopes needed (RFC 6750 §3.1), which is
+//! what drives a client's step-up.
 
 use super::config::ADMIN_SCOPE;
-use super::state::AppState;
+use super::state::{now, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use mcp_oauth_core::server::{bearer_token, token_key, AccessTokenRecord, BearerError};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// The protocol version answered when `initialize` names none.
 pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -36,9 +37,9 @@ pub(crate) async fn mcp(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let scopes = match authorize(&state, &headers) {
-        Ok(scopes) => scopes,
-        Err(error) => return unauthorized(&state, error),
+    let record = match authorize(&state, &headers) {
+        Ok(record) => record,
+        Err(error) => return refused(&state, Value::Null, &error),
     };
     let message: Value = match serde_json::from_slice(&body) {
         Ok(message) => message,
@@ -77,7 +78,7 @@ pub(crate) async fn mcp(
         ),
         "ping" => result(id, json!({})),
         "tools/list" => result(id, json!({ "tools": tools() })),
-        "tools/call" => call_tool(&state, id, &params, &scopes),
+        "tools/call" => call_tool(&state, id, &params, &record),
         other => rpc_error_response(
             StatusCode::OK,
             id,
@@ -87,90 +88,30 @@ pub(crate) async fn mcp(
     }
 }
 
-/// The scopes of a valid bearer token for this resource, or the challenge's
-/// `error` (none when no token was sent, RFC 6750 §3.1).
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, Option<&'static str>> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    let Some(token) = token else {
-        return Err(None);
-    };
-    let grant = state.oauth().access_tokens.get(token).cloned();
-    match grant {
-        Some(grant)
-            if grant.expires > Instant::now()
-                && grant.resource.as_deref().is_none_or(|r| r == state.mcp_url) =>
-        {
-            Ok(grant.scopes)
-        }
-        _ => Err(Some("invalid_token")),
-    }
+/// The record of the request's bearer token, if it is valid for this resource.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<AccessTokenRecord, BearerError> {
+    let token = bearer_token(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let record = token.and_then(|t| state.oauth().access_tokens.get(&token_key(t)).cloned());
+    state.resource.verify(token, record.as_ref(), &[], now())?;
+    record.ok_or(BearerError::Missing)
 }
 
-/// `401` with the RFC 9728 §5.1 challenge.
-fn unauthorized(state: &AppState, error: Option<&str>) -> Response {
-    let mut params = Vec::new();
-    if let Some(error) = error {
-        params.push(("error", error.to_owned()));
-    }
-    if state.config.prm_in_header {
-        params.push(("resource_metadata", state.header_prm_url()));
-    }
-    if !state.config.default_scopes.is_empty() {
-        params.push(("scope", state.config.default_scopes.join(" ")));
-    }
-    with_challenge(
-        rpc_error_response(
-            StatusCode::UNAUTHORIZED,
-            Value::Null,
-            -32001,
-            "authorization required",
-        ),
-        &params,
-    )
-}
-
-/// `403 insufficient_scope` naming the scopes the call needs (RFC 6750 §3.1).
-fn insufficient_scope(state: &AppState, id: Value, current: &[String]) -> Response {
-    let mut needed = current.to_vec();
-    if !needed.iter().any(|s| s == ADMIN_SCOPE) {
-        needed.push(ADMIN_SCOPE.to_owned());
-    }
-    let mut params = vec![
-        ("error", "insufficient_scope".to_owned()),
-        ("scope", needed.join(" ")),
-    ];
-    if state.config.prm_in_header {
-        params.push(("resource_metadata", state.header_prm_url()));
-    }
-    with_challenge(
-        rpc_error_response(
-            StatusCode::FORBIDDEN,
-            id,
+/// `401` or `403` with the challenge core builds.
+fn refused(state: &AppState, id: Value, error: &BearerError) -> Response {
+    let (code, message) = match error {
+        BearerError::InsufficientScope { .. } => (
             -32003,
-            &format!("insufficient scope: {ADMIN_SCOPE} is required"),
+            format!("insufficient scope: {ADMIN_SCOPE} is required"),
         ),
-        &params,
-    )
-}
-
-/// Adds `WWW-Authenticate: Bearer k="v", ...`.
-fn with_challenge(mut response: Response, params: &[(&str, String)]) -> Response {
-    let rendered: Vec<String> = params
-        .iter()
-        .map(|(name, value)| format!("{name}=\"{}\"", value.replace(['\\', '"'], "")))
-        .collect();
-    let challenge = if rendered.is_empty() {
-        "Bearer".to_owned()
-    } else {
-        format!("Bearer {}", rendered.join(", "))
+        _ => (-32001, "authorization required".to_owned()),
     };
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = rpc_error_response(status, id, code, &message);
+    if let Ok(value) = HeaderValue::from_str(&state.resource.challenge(error)) {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
@@ -219,7 +160,7 @@ fn tools() -> Value {
 }
 
 /// `tools/call`.
-fn call_tool(state: &AppState, id: Value, params: &Value, scopes: &[String]) -> Response {
+fn call_tool(state: &AppState, id: Value, params: &Value, record: &AccessTokenRecord) -> Response {
     match params.get("name").and_then(Value::as_str) {
         Some("echo") => {
             let Some(text) = params
@@ -236,10 +177,13 @@ fn call_tool(state: &AppState, id: Value, params: &Value, scopes: &[String]) -> 
             };
             result(id, tool_text(text))
         }
-        Some("admin_reset") if scopes.iter().any(|s| s == ADMIN_SCOPE) => {
-            result(id, tool_text("reset done"))
+        Some("admin_reset") => {
+            let admin = [ADMIN_SCOPE.to_owned()];
+            match state.resource.require_scopes(record, &admin) {
+                Ok(()) => result(id, tool_text("reset done")),
+                Err(error) => refused(state, id, &error),
+            }
         }
-        Some("admin_reset") => insufficient_scope(state, id, scopes),
         Some(other) => rpc_error_response(
             StatusCode::OK,
             id,

@@ -1,5 +1,8 @@
 //! A real OAuth 2.1 authorization server and MCP resource server in one axum
-//! process on `127.0.0.1`, for tests, demos and manual experiments.
+//! process on `127.0.0.1`, for tests, demos and manual experiments. Every OAuth
+//! decision is `mcp_oauth_core::server`'s (the toolkit's first user); these
+//! modules are the host: routes, storage, the clock, fetching client metadata
+//! documents, the request log.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,13 +22,13 @@
 //! | `GET /.well-known/oauth-authorization-server[/issuer_path]` | RFC 8414 metadata |
 //! | `GET /.well-known/oauth-protected-resource/mcp`, `GET /.well-known/oauth-protected-resource` | RFC 9728 metadata (see [`PrmWellKnown`]) |
 //! | `GET /resource-metadata/mcp` | the same, at the URL the 401 challenge names |
-//! | `GET [issuer_path]/authorize`, `POST [issuer_path]/authorize/approve` | authorization endpoint and consent answer |
+//! | `GET [issuer_path]/authorize`, `POST [issuer_path]/authorize/approve` | authorization endpoint (registered clients and URL client ids) and consent answer |
 //! | `POST [issuer_path]/token` | token endpoint |
 //! | `POST [issuer_path]/register` | RFC 7591 registration |
 //! | `POST /mcp` | the MCP endpoint (JSON-RPC) |
 
 mod authorize;
-mod client_auth;
+mod client_metadata;
 mod config;
 mod form;
 mod log;
@@ -80,10 +83,10 @@ impl TestServer {
             .map_err(|reason| io::Error::new(io::ErrorKind::InvalidInput, reason))?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(AppState::new(
-            config,
-            format!("http://127.0.0.1:{}", addr.port()),
-        ));
+        let state = Arc::new(
+            AppState::new(config, format!("http://127.0.0.1:{}", addr.port()))
+                .map_err(|reason| io::Error::new(io::ErrorKind::InvalidInput, reason))?,
+        );
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -144,7 +147,7 @@ impl TestServer {
     /// The protected-resource metadata URL the 401 challenge names (served only
     /// when `prm_in_header` is on).
     pub fn header_protected_resource_metadata_url(&self) -> Url {
-        parse(&self.state.header_prm_url())
+        parse(&format!("{}{HEADER_PRM_PATH}", self.state.origin))
     }
 
     /// The authorization endpoint.

@@ -1,20 +1,23 @@
 //! Dynamic client registration (RFC 7591 §3): open, closed (`403`), or absent.
 //!
-//! Redirect URIs are checked with `mcp_oauth_core::server::validate_redirect_uri`:
-//! loopback http URIs on any port, or https URIs (which become the client's exact
-//! allowlist). The requested `token_endpoint_auth_method` (default
-//! `client_secret_basic`, §2) must be one the server advertises; a secret is issued
-//! for every method but `none`.
+//! Each redirect URI must be registrable (`mcp_oauth_core::server::redirect`:
+//! loopback or https, spelled canonically); they become the client's
+//! [`RedirectPolicy`]: exact, except that a loopback URI matches on any port
+//! (RFC 8252 §7.3). The requested `token_endpoint_auth_method` (default
+//! `client_secret_basic`, §2) must be one the server advertises; a secret is
+//! issued for every method but `none`.
 
 use super::config::Registration;
 use super::reply::{no_store_json, oauth_error};
-use super::state::{random_token, AppState, Client};
+use super::state::{random_id, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use mcp_oauth_core::client_auth::AuthMethod;
-use mcp_oauth_core::server::{validate_redirect_uri, RedirectPolicy, RegisteredClient};
+use mcp_oauth_core::server::redirect::check_registrable;
+use mcp_oauth_core::server::{Client, RedirectPolicy};
+use mcp_oauth_core::Secret;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,15 +42,8 @@ pub(crate) async fn register(State(state): State<Arc<AppState>>, body: Bytes) ->
         Ok(_) => return invalid_redirect("redirect_uris is required"),
         Err(description) => return invalid_metadata(&description),
     };
-    let policy = RedirectPolicy {
-        allowed_https: redirect_uris
-            .iter()
-            .filter(|u| u.starts_with("https://"))
-            .cloned()
-            .collect(),
-    };
     for uri in &redirect_uris {
-        if let Err(error) = validate_redirect_uri(uri, &policy) {
+        if let Err(error) = check_registrable(uri) {
             return invalid_redirect(&format!("{uri}: {error}"));
         }
     }
@@ -87,18 +83,16 @@ pub(crate) async fn register(State(state): State<Arc<AppState>>, body: Bytes) ->
         return invalid_metadata(&description);
     }
 
-    let client_id = random_token("client");
-    let secret = (method != AuthMethod::None).then(|| random_token("secret"));
+    let client_id = random_id("client");
+    let secret = (method != AuthMethod::None).then(|| random_id("secret"));
     state.oauth().clients.insert(
         client_id.clone(),
         Client {
-            registered: RegisteredClient {
-                client_id: client_id.clone(),
-                redirect_policy: policy,
-                allowed_scopes: Vec::new(),
-            },
-            secret: secret.clone(),
+            client_id: client_id.clone(),
+            redirect: RedirectPolicy::registered(redirect_uris),
+            scope: state.server.dynamic_client_scope(),
             auth_methods: vec![method],
+            secret: secret.clone().map(Secret::new),
         },
     );
 

@@ -17,55 +17,28 @@ pub(crate) fn no_store_json(status: StatusCode, body: Value) -> Response {
 
 /// An OAuth error response (RFC 6749 §5.2, RFC 7591 §3.2.2).
 pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    OAuthError::new(status, error, description).into_response()
+    no_store_json(
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
 }
 
-/// An RFC 6749 §5.2 error, turned into its JSON response at the handler's edge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OAuthError {
-    status: StatusCode,
-    error: String,
-    description: String,
-    basic_challenge: bool,
-}
-
-impl OAuthError {
-    /// An error with the given status, code and explanation.
-    pub fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
-        OAuthError {
-            status,
-            error: error.to_owned(),
-            description: description.into(),
-            basic_challenge: false,
+/// A JSON response with the status and headers `mcp_oauth_core::server` chose.
+pub(crate) fn json_response(status: u16, headers: Vec<(String, String)>, body: Value) -> Response {
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body),
+    )
+        .into_response();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(name),
+            HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().insert(name, value);
         }
     }
-
-    /// A `400` error.
-    pub fn bad_request(error: &str, description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, error, description)
-    }
-
-    /// Adds `WWW-Authenticate: Basic` (§5.2, when the client tried Basic).
-    pub fn with_basic_challenge(mut self) -> Self {
-        self.basic_challenge = true;
-        self
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let mut response = no_store_json(
-            self.status,
-            json!({ "error": self.error, "error_description": self.description }),
-        );
-        if self.basic_challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"mcp-oauth test server\""),
-            );
-        }
-        response
-    }
+    response
 }
 
 /// An HTML page, with the given status, whose text is escaped.

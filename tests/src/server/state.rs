@@ -1,80 +1,54 @@
-//! What the server remembers: registered clients, pending consents, authorization
-//! codes, access and refresh tokens, and the request log. One mutex guards the
+//! What the server remembers — the host's half of `mcp_oauth_core::server`, which
+//! decides everything and stores nothing: the clients, pending consents, code
+//! records, refresh-token families and access-token records (keyed by
+//! `token_key`, never by the token), and the request log. One mutex guards the
 //! OAuth state; the log has its own so that recording never waits on a handler.
 
 use super::config::TestServerConfig;
 use super::log::LoggedRequest;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use mcp_oauth_core::client_auth::AuthMethod;
-use mcp_oauth_core::server::{RedirectPolicy, RegisteredClient, ValidAuthorizationRequest};
+use mcp_oauth_core::entropy::{random_token, OsEntropy};
+use mcp_oauth_core::server::{
+    AccessTokenRecord, AuthorizationRequest, AuthorizationServer, Client, CodeRecord,
+    ProtectedResource, RedirectPolicy, RefreshFamily, ResourcePolicy, ServerConfig,
+};
+use mcp_oauth_core::Secret;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-
-/// How long an authorization code may wait for its exchange.
-const CODE_LIFETIME: Duration = Duration::from_secs(120);
-
-/// A client the authorization server knows.
-#[derive(Debug, Clone)]
-pub(crate) struct Client {
-    /// What `core::server` validates authorization requests against.
-    pub registered: RegisteredClient,
-    /// The secret, for confidential clients.
-    pub secret: Option<String>,
-    /// How it may authenticate at the token endpoint.
-    pub auth_methods: Vec<AuthMethod>,
-}
-
-/// An authorization code and the request it answers.
-#[derive(Debug, Clone)]
-pub(crate) struct CodeGrant {
-    /// The validated authorization request (client, redirect, scope, challenge,
-    /// resource).
-    pub request: ValidAuthorizationRequest,
-    /// When the code stops being exchangeable.
-    pub expires: Instant,
-    /// Set on the first exchange; a second one is refused.
-    pub used: bool,
-}
-
-/// An issued access token.
-#[derive(Debug, Clone)]
-pub(crate) struct AccessGrant {
-    /// Granted scopes.
-    pub scopes: Vec<String>,
-    /// The audience (RFC 8707 `resource`), if the client named one.
-    pub resource: Option<String>,
-    /// When it stops being accepted.
-    pub expires: Instant,
-}
-
-/// An issued refresh token.
-#[derive(Debug, Clone)]
-pub(crate) struct RefreshGrant {
-    /// The client it was issued to.
-    pub client_id: String,
-    /// The scopes of the original grant (the ceiling of any refresh).
-    pub scopes: Vec<String>,
-    /// The resource of the original grant.
-    pub resource: Option<String>,
-    /// Whether it was already exchanged under rotation.
-    pub used: bool,
-}
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The mutable OAuth state.
 #[derive(Debug, Default)]
 pub(crate) struct OAuthState {
-    /// Clients by `client_id`.
+    /// Clients by `client_id`: pre-registered or registered.
     pub clients: HashMap<String, Client>,
+    /// Clients read from their metadata documents, by URL.
+    pub document_clients: HashMap<String, Client>,
     /// Validated authorization requests awaiting the consent page's answer.
-    pub pending: HashMap<String, ValidAuthorizationRequest>,
-    /// Authorization codes.
-    pub codes: HashMap<String, CodeGrant>,
-    /// Access tokens.
-    pub access_tokens: HashMap<String, AccessGrant>,
-    /// Refresh tokens.
-    pub refresh_tokens: HashMap<String, RefreshGrant>,
+    pub pending: HashMap<String, AuthorizationRequest>,
+    /// Code records by code key.
+    pub codes: HashMap<String, CodeRecord>,
+    /// Refresh-token families by id.
+    pub families: HashMap<String, RefreshFamily>,
+    /// Access-token records by token key.
+    pub access_tokens: HashMap<String, AccessTokenRecord>,
+}
+
+impl OAuthState {
+    /// A code's record as it was, marking it consumed in the same step (the
+    /// single-use half that only the store can do atomically).
+    pub fn take_code(&mut self, key: &str) -> Option<CodeRecord> {
+        let record = self.codes.get_mut(key)?;
+        let before = record.clone();
+        record.consumed = true;
+        Some(before)
+    }
+
+    /// Forgets a grant family: its refresh tokens and its access tokens.
+    pub fn revoke_family(&mut self, family_id: &str) {
+        self.families.remove(family_id);
+        self.access_tokens.retain(|_, a| a.family_id != family_id);
+    }
 }
 
 /// Everything a handler needs, shared behind an `Arc`.
@@ -88,6 +62,10 @@ pub(crate) struct AppState {
     pub issuer: String,
     /// The MCP endpoint, which is also the resource identifier.
     pub mcp_url: String,
+    /// The authorization-server decisions.
+    pub server: AuthorizationServer,
+    /// The MCP endpoint as a protected resource.
+    pub resource: ProtectedResource,
     /// OAuth state.
     oauth: Mutex<OAuthState>,
     /// Every request served, in order.
@@ -96,43 +74,37 @@ pub(crate) struct AppState {
 
 impl AppState {
     /// State for a server listening at `origin`, with the pre-registered client.
-    pub fn new(config: TestServerConfig, origin: String) -> Self {
+    pub fn new(config: TestServerConfig, origin: String) -> Result<Self, String> {
         let issuer = format!("{origin}{}", config.issuer_path);
         let mcp_url = format!("{origin}/mcp");
+        let server = AuthorizationServer::new(server_config(&config, &issuer, &mcp_url))
+            .map_err(|e| e.to_string())?;
+        let resource = ProtectedResource {
+            resource: mcp_url.clone(),
+            authorization_servers: vec![issuer.clone()],
+            scopes_supported: config.scopes_supported.clone(),
+            challenge_scopes: config.default_scopes.clone(),
+            resource_metadata_url: config
+                .prm_in_header
+                .then(|| format!("{origin}{}", super::HEADER_PRM_PATH)),
+            resource_name: Some("mcp-oauth test server".to_owned()),
+        };
         let mut oauth = OAuthState::default();
         if let Some(pre) = &config.pre_registered_client {
-            let auth_methods = match pre.client_secret {
-                None => vec![AuthMethod::None],
-                Some(_) => config
-                    .token_endpoint_auth_methods
-                    .iter()
-                    .copied()
-                    .filter(|m| *m != AuthMethod::None)
-                    .collect(),
-            };
-            oauth.clients.insert(
-                pre.client_id.clone(),
-                Client {
-                    registered: RegisteredClient {
-                        client_id: pre.client_id.clone(),
-                        redirect_policy: RedirectPolicy {
-                            allowed_https: pre.https_redirect_uris.clone(),
-                        },
-                        allowed_scopes: Vec::new(),
-                    },
-                    secret: pre.client_secret.clone(),
-                    auth_methods,
-                },
-            );
+            let client = pre_registered(pre, &config, &server);
+            client.validate().map_err(|e| e.to_string())?;
+            oauth.clients.insert(client.client_id.clone(), client);
         }
-        AppState {
+        Ok(AppState {
             config,
             origin,
             issuer,
             mcp_url,
+            server,
+            resource,
             oauth: Mutex::new(oauth),
             log: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     /// The OAuth state; a handler that panicked cannot leave it half-written in a
@@ -151,47 +123,83 @@ impl AppState {
         format!("{}{path}", self.issuer)
     }
 
-    /// The protected-resource metadata URL the 401 challenge advertises.
-    pub fn header_prm_url(&self) -> String {
-        format!("{}{}", self.origin, super::HEADER_PRM_PATH)
-    }
-
-    /// Issues a code for a validated request.
-    pub fn issue_code(&self, request: ValidAuthorizationRequest) -> String {
-        let code = random_token("code");
-        self.oauth().codes.insert(
-            code.clone(),
-            CodeGrant {
-                request,
-                expires: Instant::now() + CODE_LIFETIME,
-                used: false,
-            },
-        );
-        code
-    }
-
     /// Makes every issued access token invalid (refresh tokens stay valid).
     pub fn expire_access_tokens(&self) {
         self.oauth().access_tokens.clear();
     }
 }
 
-/// `prefix_` followed by 32 random bytes in base64url.
-pub(crate) fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    if let Err(e) = getrandom::fill(&mut bytes) {
-        // Without an entropy source nothing the server issues can be trusted.
-        panic!("no operating-system randomness: {e}");
+/// The core configuration the knobs amount to.
+fn server_config(config: &TestServerConfig, issuer: &str, mcp_url: &str) -> ServerConfig {
+    let endpoint = |path: &str| format!("{issuer}{path}");
+    ServerConfig {
+        registration_endpoint: (config.registration != super::Registration::Absent)
+            .then(|| endpoint("/register")),
+        scopes_supported: config.scopes_supported.clone(),
+        // A default outside `scopes_supported` could never be granted; it still
+        // names itself in the 401 challenge.
+        default_scopes: config
+            .default_scopes
+            .iter()
+            .filter(|s| config.scopes_supported.is_empty() || config.scopes_supported.contains(s))
+            .cloned()
+            .collect(),
+        auth_methods: config.token_endpoint_auth_methods.clone(),
+        resources: ResourcePolicy {
+            allowed: vec![mcp_url.to_owned()],
+            required: config.require_resource,
+        },
+        iss_parameter: config.iss_parameter,
+        client_id_metadata_documents: config.client_id_metadata_documents,
+        // Every client of a loopback test server is on loopback too.
+        client_id_metadata_documents_on_loopback_http: true,
+        code_lifetime_secs: 120,
+        access_token_lifetime_secs: config.access_token_lifetime_secs,
+        issue_refresh_tokens: config.issue_refresh_tokens,
+        rotate_refresh_tokens: config.rotate_refresh_tokens,
+        refresh_token_lifetime_secs: None,
+        ..ServerConfig::new(issuer, endpoint("/authorize"), endpoint("/token"))
     }
-    format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Splits a space-separated scope string, dropping empty items.
-pub(crate) fn split_scopes(scope: Option<&str>) -> Vec<String> {
-    scope
+/// The pre-registered client: public without a secret; with one, any advertised
+/// secret-based method.
+fn pre_registered(
+    pre: &super::PreRegisteredClient,
+    config: &TestServerConfig,
+    server: &AuthorizationServer,
+) -> Client {
+    let auth_methods = match pre.client_secret {
+        None => vec![AuthMethod::None],
+        Some(_) => config
+            .token_endpoint_auth_methods
+            .iter()
+            .copied()
+            .filter(|m| *m != AuthMethod::None)
+            .collect(),
+    };
+    Client {
+        client_id: pre.client_id.clone(),
+        redirect: RedirectPolicy::registered(pre.redirect_uris.clone()),
+        scope: server.dynamic_client_scope(),
+        auth_methods,
+        secret: pre.client_secret.clone().map(Secret::new),
+    }
+}
+
+/// Seconds since the epoch: the host's clock, handed to core as `now`.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
         .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+}
+
+/// `prefix_` followed by 32 random bytes in base64url.
+pub(crate) fn random_id(prefix: &str) -> String {
+    match random_token(&mut OsEntropy, 32) {
+        Ok(token) => format!("{prefix}_{token}"),
+        // Without an entropy source nothing the server issues can be trusted.
+        Err(e) => panic!("no operating-system randomness: {e}"),
+    }
 }

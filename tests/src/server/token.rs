@@ -1,20 +1,20 @@
-//! The token endpoint: the authorization-code grant with PKCE (RFC 6749 §4.1.3,
-//! RFC 7636 §4.6) and the refresh grant (RFC 6749 §6) with optional rotation
-//! (OAuth 2.1 §4.3.1), both bound to the RFC 8707 `resource` of the original
-//! authorization request. Errors follow RFC 6749 §5.2.
+//! The token endpoint: the host's glue around `mcp_oauth_core::server`, which
+//! parses the request, authenticates the client (RFC 6749 §2.3), checks the code
+//! (PKCE, redirect URI, RFC 8707 resource, single use) or the refresh token
+//! (rotation with replay detection), mints the tokens and shapes RFC 6749 §5.1 /
+//! §5.2 responses. This module only looks records up and stores them.
 
-use super::client_auth::authenticate;
-use super::form::Form;
-use super::reply::{no_store_json, OAuthError};
-use super::state::{random_token, split_scopes, AccessGrant, AppState, OAuthState, RefreshGrant};
+use super::client_metadata::known_client;
+use super::reply::json_response;
+use super::state::{now, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use mcp_oauth_core::pkce::verify_s256;
-use serde_json::{json, Value};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use mcp_oauth_core::entropy::OsEntropy;
+use mcp_oauth_core::server::error::no_store_json_headers;
+use mcp_oauth_core::server::{TokenEndpointError, TokenGrant, TokenRequest};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// `POST /token`.
 pub(crate) async fn token(
@@ -22,202 +22,57 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match Form::parse(&headers, &body) {
-        Ok(form) => form,
-        Err(description) => return invalid_request(description).into_response(),
-    };
-    let grant_type = form.get("grant_type");
-    if !matches!(grant_type, Some("authorization_code" | "refresh_token")) {
-        return match grant_type {
-            None => invalid_request("grant_type is required"),
-            Some(other) => OAuthError::bad_request(
-                "unsupported_grant_type",
-                format!("grant_type {other} is not supported"),
-            ),
-        }
-        .into_response();
-    }
-    let client_id = match authenticate(&state, &headers, &form) {
-        Ok(client) => client.client_id,
-        Err(error) => return error.into_response(),
-    };
-    let outcome = if grant_type == Some("authorization_code") {
-        authorization_code(&state, &client_id, &form)
-    } else {
-        refresh(&state, &client_id, &form)
-    };
-    match outcome {
-        Ok(body) => no_store_json(StatusCode::OK, body),
-        Err(error) => error.into_response(),
+    match tokens(&state, &headers, &body) {
+        Ok(body) => json_response(200, no_store_json_headers(), body),
+        Err(error) => json_response(error.status(), error.headers(), error.body()),
     }
 }
 
-/// RFC 6749 §4.1.3 + RFC 7636 §4.6 + RFC 8707 §2.2.
-fn authorization_code(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAuthError> {
-    let code = form
-        .get("code")
-        .ok_or_else(|| invalid_request("code is required"))?;
-    let redirect_uri = form
-        .get("redirect_uri")
-        .ok_or_else(|| invalid_request("redirect_uri is required"))?;
-    let verifier = form
-        .get("code_verifier")
-        .ok_or_else(|| invalid_request("code_verifier is required (PKCE)"))?;
-
-    let mut oauth = state.oauth();
-    let Some(grant) = oauth.codes.get_mut(code) else {
-        return Err(invalid_grant("unknown authorization code"));
-    };
-    if grant.request.client_id != client_id {
-        return Err(invalid_grant("the code was issued to another client"));
-    }
-    // Any exchange attempt consumes the code, so a verifier cannot be guessed.
-    if std::mem::replace(&mut grant.used, true) {
-        return Err(invalid_grant("the authorization code was already used"));
-    }
-    if grant.expires <= Instant::now() {
-        return Err(invalid_grant("the authorization code expired"));
-    }
-    let request = grant.request.clone();
-    if request.redirect_uri != redirect_uri {
-        return Err(invalid_grant(
-            "redirect_uri differs from the authorization request",
-        ));
-    }
-    if !verify_s256(verifier, &request.code_challenge) {
-        return Err(invalid_grant(
-            "code_verifier does not match the code_challenge",
-        ));
-    }
-    check_same_resource(request.resource.as_deref(), form.get("resource"))?;
-    let scopes = split_scopes(request.scope.as_deref());
-    let refresh = state.config.issue_refresh_tokens;
-    Ok(issue(
-        state,
-        &mut oauth,
-        client_id,
-        scopes,
-        request.resource,
-        refresh,
-    ))
-}
-
-/// RFC 6749 §6 with rotation and the original grant's resource.
-fn refresh(state: &AppState, client_id: &str, form: &Form) -> Result<Value, OAuthError> {
-    let token = form
-        .get("refresh_token")
-        .ok_or_else(|| invalid_request("refresh_token is required"))?;
-    if state.config.refresh_always_fails {
-        return Err(invalid_grant("the refresh token was revoked"));
-    }
-    let mut oauth = state.oauth();
-    let Some(grant) = oauth.refresh_tokens.get(token).cloned() else {
-        return Err(invalid_grant("unknown refresh token"));
-    };
-    if grant.client_id != client_id {
-        return Err(invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    if grant.used {
-        return Err(invalid_grant(
-            "the refresh token was already used (rotation); use the newest one",
-        ));
-    }
-    check_same_resource(grant.resource.as_deref(), form.get("resource"))?;
-    let scopes = match form.get("scope") {
-        None => grant.scopes.clone(),
-        Some(scope) => {
-            let requested = split_scopes(Some(scope));
-            if let Some(extra) = requested.iter().find(|s| !grant.scopes.contains(s)) {
-                return Err(OAuthError::bad_request(
-                    "invalid_scope",
-                    format!("scope {extra} exceeds the original grant"),
-                ));
-            }
-            requested
-        }
-    };
-    let rotate = state.config.rotate_refresh_tokens;
-    if rotate {
-        if let Some(old) = oauth.refresh_tokens.get_mut(token) {
-            old.used = true;
-        }
-    }
-    Ok(issue(
-        state,
-        &mut oauth,
-        client_id,
-        scopes,
-        grant.resource,
-        rotate,
-    ))
-}
-
-/// RFC 8707: a token request names the same resource as the grant (or, when the
-/// grant named none, none either).
-fn check_same_resource(granted: Option<&str>, requested: Option<&str>) -> Result<(), OAuthError> {
-    if granted == requested {
-        return Ok(());
-    }
-    Err(OAuthError::bad_request(
-        "invalid_target",
-        format!(
-            "resource {} differs from the authorization request's {}",
-            requested.unwrap_or("(absent)"),
-            granted.unwrap_or("(absent)")
-        ),
-    ))
-}
-
-/// Issues an access token (and a refresh token when `with_refresh`), returning the
-/// RFC 6749 §5.1 body.
-fn issue(
+fn tokens(
     state: &AppState,
-    oauth: &mut OAuthState,
-    client_id: &str,
-    scopes: Vec<String>,
-    resource: Option<String>,
-    with_refresh: bool,
-) -> Value {
-    let lifetime = state.config.access_token_lifetime_secs;
-    let access_token = random_token("at");
-    oauth.access_tokens.insert(
-        access_token.clone(),
-        AccessGrant {
-            scopes: scopes.clone(),
-            resource: resource.clone(),
-            expires: Instant::now() + Duration::from_secs(lifetime),
-        },
-    );
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": lifetime,
-    });
-    if !scopes.is_empty() {
-        body["scope"] = Value::String(scopes.join(" "));
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Value, TokenEndpointError> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let request = TokenRequest::parse(
+        header(header::CONTENT_TYPE),
+        header(header::AUTHORIZATION),
+        body,
+    )?;
+    let client = known_client(state, request.client_id());
+    let now = now();
+    let mut oauth = state.oauth();
+    let grant = match &request.grant {
+        TokenGrant::AuthorizationCode { .. } => {
+            let record = request.code_key().and_then(|key| oauth.take_code(&key));
+            state
+                .server
+                .exchange_code(&request, client.as_ref(), record.as_ref(), now)
+        }
+        TokenGrant::RefreshToken { .. } if state.config.refresh_always_fails => Err(
+            TokenEndpointError::invalid_grant("the refresh token was revoked"),
+        ),
+        TokenGrant::RefreshToken { .. } => {
+            let family = request
+                .refresh_family_id()
+                .and_then(|id| oauth.families.get(id));
+            state.server.refresh(&request, client.as_ref(), family, now)
+        }
+    };
+    let grant = grant.inspect_err(|error| {
+        if let Some(family) = &error.revoke_family {
+            oauth.revoke_family(family);
+        }
+    })?;
+    let issued = state
+        .server
+        .issue_tokens(&grant, now, &mut OsEntropy)
+        .map_err(|e| TokenEndpointError::invalid_request(e.to_string()))?;
+    oauth
+        .access_tokens
+        .insert(issued.access_key.clone(), issued.access.clone());
+    if let Some(family) = &issued.family {
+        oauth.families.insert(family.id.clone(), family.clone());
     }
-    if with_refresh {
-        let refresh_token = random_token("rt");
-        oauth.refresh_tokens.insert(
-            refresh_token.clone(),
-            RefreshGrant {
-                client_id: client_id.to_owned(),
-                scopes,
-                resource,
-                used: false,
-            },
-        );
-        body["refresh_token"] = Value::String(refresh_token);
-    }
-    body
-}
-
-fn invalid_request(description: impl Into<String>) -> OAuthError {
-    OAuthError::bad_request("invalid_request", description)
-}
-
-fn invalid_grant(description: &str) -> OAuthError {
-    OAuthError::bad_request("invalid_grant", description)
+    Ok(issued.body())
 }

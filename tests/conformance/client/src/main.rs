@@ -91,10 +91,20 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
             }
             None => None,
         };
+        let secret = context["client_secret"].as_str();
+        let issuer = match context["issuer"].as_str() {
+            Some(issuer) => Some(issuer.to_owned()),
+            // The SDK sends a secret only to the issuer it is bound to; a user
+            // pasting a secret knows which server issued it. The runner does not
+            // say for its client-credentials scenarios, so look it up the way a
+            // person would: the server's protected-resource metadata.
+            None if secret.is_some() => Some(issuer_of(server_url).await?),
+            None => None,
+        };
         builder = builder.pre_registered(PreRegisteredClient {
-            issuer: context["issuer"].as_str().map(str::to_owned),
+            issuer,
             client_id: client_id.to_owned(),
-            client_secret: context["client_secret"].as_str().map(Secret::new),
+            client_secret: secret.map(Secret::new),
             auth_method: None,
             private_key,
         });
@@ -131,4 +141,29 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         session.call_tool(tool, arguments).await?;
     }
     Ok(())
+}
+
+/// The authorization server that `server_url`'s protected-resource metadata names
+/// (RFC 9728 well-known URLs), for credentials the runner hands out without one.
+async fn issuer_of(server_url: &str) -> Result<String, Box<dyn std::error::Error>> {
+    use mcp_oauth::core::discovery;
+    use mcp_oauth::core::http::HttpResponse;
+    let server = url::Url::parse(server_url)?;
+    let http = reqwest::Client::new();
+    for candidate in discovery::protected_resource_metadata_urls(&server) {
+        let response = http.get(candidate.clone()).send().await?;
+        if !response.status().is_success() {
+            continue;
+        }
+        let headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        let body = response.bytes().await?.to_vec();
+        let prm = discovery::parse_protected_resource_metadata(
+            &candidate,
+            &HttpResponse::new(200, headers, body),
+        )?;
+        if let Some(issuer) = prm.authorization_servers.first() {
+            return Ok(issuer.clone());
+        }
+    }
+    Err(format!("{server_url} publishes no protected-resource metadata naming its issuer").into())
 }
