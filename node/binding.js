@@ -838,4 +838,6 @@ module.exports = nativeBinding
 module.exports.Connection = nativeBinding.Connection
 module.exports.OAuthClient = nativeBinding.OAuthClient
 module.exports.ResponseBody = nativeBinding.ResponseBody
+module.exports.callbackPage = nativeBinding.callbackPage
+module.exports.generateSealKey = nativeBinding.generateSealKey
 module.exports.server = nativeBinding.server

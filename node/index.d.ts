@@ -9,7 +9,7 @@ export interface Connection {
    * insufficient_scope`. Already bound, so it can be passed around, for example
    * as the `fetch` option of the MCP SDK's `StreamableHTTPClientTransport`.
    * The response body streams. Rejects with a coded `Error` (for example
-   * `reconnect_needed`, `network_error`), or with `code: 'cancelled'` when
+   * `reauth_required`, `network_error`), or with `code: 'cancelled'` when
    * `init.signal` aborts.
    */
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -36,7 +36,7 @@ export type ProgressEvent =
   | { step: 'callback'; accepted: boolean; reason?: string }
   /** Signed in. `expiresAt`: when the access token expires, in milliseconds since the epoch. */
   | { step: 'signed_in'; issuer: string; clientId: string; scope?: string; expiresAt?: number }
-  /** A token refresh finished; a failed one carries the error `code` (the status is then expired). */
+  /** A token refresh finished; a failed one carries the error `code` (`reauth_required` when the server refused it; the status says the same). */
   | { step: 'refresh'; ok: boolean; expiresAt?: number; code?: string }
 
 export declare namespace server {
@@ -85,8 +85,9 @@ export declare class Connection {
    * A valid access token, refreshed first when it is due. A token at hand is
    * answered at once (an already resolved promise, no thread hop); only a
    * due refresh runs on the addon's runtime, and concurrent callers share it.
-   * Rejects with `code: 'reconnect_needed'` (or the refresh's own code, such
-   * as `invalid_grant`) when only a new sign-in can help.
+   * Rejects with `code: 'reauth_required'` and this connection's
+   * `connectionId` when only signing in again can help (the message says
+   * why, e.g. `invalid_grant`).
    */
   accessToken(): Promise<string>
   /**
@@ -143,6 +144,26 @@ export declare class OAuthClient {
    * whether a client secret is required, registration, scopes.
    */
   inspect(url: string): Promise<ServerInfo>
+  /**
+   * Web backends: starts a sign-in whose callback goes to `redirectUri` (a
+   * route of this backend) for `subject`, the app's signed-in user, stored
+   * under `connectionId` (one per user and server, e.g. `user-42/linear`).
+   * Runs discovery and registration now; redirect the user's popup to
+   * `authorizationUrl`. Any instance sharing the store (stored mode) or the
+   * seal keys (sealed mode) can `complete` it.
+   */
+  begin(options: { preset: DynamicConnectOptions | ManualConnectOptions, redirectUri: string, subject: string, connectionId: string, signal?: AbortSignal }): Promise<SignInStart>
+  /**
+   * Web backends: finishes a sign-in started by `begin` (on this instance or
+   * another) with the URL that reached the callback route, for the user
+   * whose session received it. Stores the tokens and resolves to the
+   * connection. Rejects with a coded `Error`: `state_mismatch` (forged, or
+   * already completed), `sign_in_expired`, `subject_mismatch` (another
+   * user's sign-in: login CSRF), `access_denied`, `invalid_grant`, ...; once
+   * the sign-in was found, the error's `connectionId` names it. Nothing is
+   * stored on failure.
+   */
+  complete(options: CompleteOptions): Promise<Connection>
 }
 
 /** A response body being received. */
@@ -153,14 +174,72 @@ export declare class ResponseBody {
   cancel(): void
 }
 
+/**
+ * The page to answer on the callback route when the sign-in ran in a popup:
+ * it posts `{ type: 'mcp-oauth:sign-in', ok, connectionId, error? }` to the
+ * opener at exactly `targetOrigin`, then closes. Send it with its headers:
+ * `res.set(page.headers).send(page.html)`.
+ */
+export declare function callbackPage(options: CallbackPageOptions): CallbackPage
+
+/** The callback page and its headers. */
+export interface CallbackPage {
+  /** The HTML document. */
+  html: string
+  /**
+   * Headers to send with it, including the `Content-Security-Policy` that
+   * allows its one script by hash.
+   */
+  headers: Record<string, string>
+}
+
+/** The error a failed sign-in reports to the opener. */
+export interface CallbackPageError {
+  /** The stable code (an `Error` from `complete` has one). */
+  code?: string
+  /**
+   * The message; shown only when `code` is present (so an uncoded error of
+   * the app's own never reaches the page).
+   */
+  message?: string
+}
+
+/** `callbackPage` options. */
+export interface CallbackPageOptions {
+  /**
+   * The app's exact origin, where the page that opened the popup lives
+   * (`https://app.example.com`); never `*`.
+   */
+  targetOrigin: string
+  /** The connection signed in (or, on failure, the one the sign-in was for). */
+  connectionId?: string
+  /** The failure, if it failed: pass the `Error` `complete` rejected with. */
+  error?: CallbackPageError
+}
+
+/** `complete` options. */
+export interface CompleteOptions {
+  /**
+   * The full URL that reached the callback route, query included
+   * (Express: `` `${origin}${req.originalUrl}` ``).
+   */
+  callbackUrl: string
+  /**
+   * The app's signed-in user whose session received the callback; must be
+   * the one `begin` was called for.
+   */
+  subject: string
+}
+
 /** What a UI shows for a connection. */
 export interface ConnectionStatus {
   /**
    * `connected`: usable (tokens refresh silently). `expired`: a refresh
-   * failed; offer Reconnect. `reconnect_needed`: the token expired and there
-   * is no way to refresh it; offer Reconnect.
+   * could not reach the authorization server; the next use tries again.
+   * `reauth_required`: only signing in again helps (no refresh token, or the
+   * server refused it); offer Reconnect.
    */
-  state: 'connected' | 'expired' | 'reconnect_needed'
+  state: 'connected' | 'expired' | 'reauth_required'
   /**
    * When the current access token expires, in milliseconds since the epoch
    * (`new Date(expiresAt)`); absent when the server did not say.
@@ -179,6 +258,12 @@ export interface DynamicConnectOptions {
   /** The name the tokens are stored under (default: `serverUrl`). */
   connectionId?: string
 }
+
+/**
+ * A new seal key: 32 random bytes in base64url. Keep it in your secret
+ * manager, and list it first in `sealKeys` to start sealing with it.
+ */
+export declare function generateSealKey(): string
 
 /** An HTTP request for `Connection.send` (what `fetch` passes down). */
 export interface HttpRequestInit {
@@ -287,9 +372,62 @@ export interface OAuthClientOptions {
   onProgress?: (event: ProgressEvent) => void
   /**
    * When a request gets a `401` that no refresh can fix, sign in again right
-   * away instead of failing with `code: 'reconnect_needed'` (default: false).
+   * away instead of failing with `code: 'reauth_required'` (default: false).
    */
   reauthorizeOnUnauthorized?: boolean
+  /**
+   * Clients registered with an authorization server beforehand, each bound
+   * to its issuer: a dynamic sign-in whose discovery finds that issuer uses
+   * it instead of registering.
+   */
+  preRegistered?: Array<PreRegisteredClientOptions>
+  /**
+   * This app's Client ID Metadata Document URL (an https URL with a path),
+   * used as the client id where the authorization server supports it.
+   */
+  clientMetadataUrl?: string
+  /**
+   * Seal every stored value (tokens, client secrets, pending sign-ins) with
+   * these keys: the first seals, all open, so keys rotate. Each `key` is 32
+   * random bytes in base64 or base64url (`generateSealKey()` makes one).
+   * Also the keys of `pendingSignIns: 'sealed'`.
+   */
+  sealKeys?: Array<SealKeyOptions>
+  /**
+   * Where `begin` keeps a sign-in until its callback: `'stored'` (default;
+   * in the store, burned before the code is exchanged) or `'sealed'` (in the
+   * `state` itself, sealed with `sealKeys`; nothing kept server-side).
+   */
+  pendingSignIns?: 'stored' | 'sealed'
+  /**
+   * How long a sign-in started with `begin` may wait for its callback, in
+   * milliseconds (default: 10 minutes); then `complete` fails with
+   * `code: 'sign_in_expired'`.
+   */
+  signInTtlMs?: number
+}
+
+/** A client registered with an authorization server beforehand. */
+export interface PreRegisteredClientOptions {
+  /** The authorization server's issuer; the client is never sent to another. */
+  issuer: string
+  /** The client id. */
+  clientId: string
+  /** The secret, for a confidential client. */
+  clientSecret?: string
+  /**
+   * The token-endpoint authentication method (default: chosen from the
+   * server's metadata).
+   */
+  authMethod?: 'none' | 'client_secret_basic' | 'client_secret_post'
+}
+
+/** One seal key. */
+export interface SealKeyOptions {
+  /** Its id, written into every value it seals (1-32 of `A-Z a-z 0-9 _ -`). */
+  id: string
+  /** 32 random bytes, base64 or base64url. */
+  key: string
 }
 
 /** How a server signs clients in, found before sign-in. */
@@ -316,6 +454,16 @@ export interface ServerInfo {
   clientIdMetadataDocumentSupported: boolean
   /** Whether tokens are revoked at sign-out (RFC 7009). */
   revocationSupported: boolean
+}
+
+/** What `begin` returns: where to send the user, and the sign-in's `state`. */
+export interface SignInStart {
+  /** Redirect the popup (or the page) here. */
+  authorizationUrl: string
+  /** The `state` the callback will carry; sealed mode: the sealed sign-in. */
+  state: string
+  /** When the sign-in stops being accepted, in milliseconds since the epoch. */
+  expiresAt: number
 }
 
 /** A revocation failure. */
@@ -345,12 +493,28 @@ export interface SignOutResult {
 export interface TokenStoreCallbacks {
   /** The value stored under `key`, or `null`/`undefined` when there is none. */
   get: (key: string) => string | null | undefined | Promise<string | null | undefined>
-  /** Stores `value` under `key`, replacing what was there. */
-  set: (key: string, value: string) => void | Promise<void>
+  /**
+   * Stores `value` under `key`, replacing what was there. `expiresAt`
+   * (milliseconds since the epoch), when given, says the value may be
+   * forgotten after then (pending sign-ins); otherwise keep it until deleted.
+   */
+  set: (key: string, value: string, expiresAt?: number | null) => void | Promise<void>
   /** Removes `key`; no error when it is absent. */
   delete: (key: string) => void | Promise<void>
   /** Every key (optional; needed only by `OAuthClient.connectionIds()`). */
   keys?: () => string[] | Promise<string[]>
+  /**
+   * Removes `key` and returns what it held, atomically: of callers racing
+   * for one key, at most one gets the value (SQL: `DELETE ... RETURNING`).
+   * Optional; without it, `begin` in stored mode needs `lock`.
+   */
+  take?: (key: string) => string | null | undefined | Promise<string | null | undefined>
+  /**
+   * Takes an exclusive lock named `key`, shared by every process using this
+   * store, and resolves to a function that releases it (or `null` for "no
+   * lock here"). Held around a refresh, so that instances refresh once.
+   */
+  lock?: (key: string) => (() => void | Promise<void>) | null | undefined | Promise<(() => void | Promise<void>) | null | undefined>
 }
 
 export declare namespace server {

@@ -19,9 +19,12 @@ cargo fmt --all -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The PostgreSQL store and its tests sit behind the `postgres` features.
+cargo clippy -p mcp-oauth -p mcp-oauth-tests --features mcp-oauth/postgres,mcp-oauth-tests/postgres \
+  --all-targets --locked -- -D warnings
 
 step "docs"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet --features mcp-oauth/postgres
 
 step "core builds for wasm32-unknown-unknown"
 cargo build -p mcp-oauth-core --target wasm32-unknown-unknown --locked
@@ -40,6 +43,9 @@ cargo test --workspace --locked
 
 step "Node / Electron addon"
 bash scripts/test-node.sh
+
+step "web backends: PostgreSQL store, Express backend in headless Chromium, two instances"
+bash scripts/test-web-backend.sh
 
 step "interop: CLI and Node addon against oidc-provider"
 bash tests/interop/run.sh

@@ -20,7 +20,9 @@ target_dir=$CARGO_TARGET_DIR
 # The shipped .wasm, gzipped, may not grow past this (bytes; it was 273 871
 # before the browser build left out P-256 and the Unicode IDNA tables). Raise it
 # only with the twiggy figures of what was added and why it must be there.
-max_gzipped=180000
+# 180 000 -> 190 000: storage.sealKeys (XChaCha20-Poly1305, base64 key decoding)
+# and preRegistered clients, +11 kB (188 133 bytes).
+max_gzipped=190000
 
 step "toolchain"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

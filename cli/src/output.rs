@@ -56,7 +56,7 @@ impl Exit {
 pub fn fail(error: mcp_oauth::Error) -> Exit {
     let code = error.code();
     Exit {
-        code: if code == "reconnect_needed" { 3 } else { 1 },
+        code: if code == "reauth_required" { 3 } else { 1 },
         message: error.to_string(),
         error_code: Some(code),
     }
@@ -134,7 +134,7 @@ pub fn describe(status: &Status) -> String {
             "connected (the server did not say when the token expires)".into()
         }
         Status::Expired { .. } => "expired: refresh failed, run login again".into(),
-        Status::ReconnectNeeded => "reconnect needed: run login again".into(),
+        Status::ReauthRequired => "reconnect needed: run login again".into(),
     }
 }
 

@@ -182,20 +182,12 @@ pub fn validate_callback(
     callback_url: &str,
     expected: &CallbackExpectation,
 ) -> Result<Secret, CallbackError> {
-    let url = Url::parse(callback_url).map_err(|e| CallbackError::Malformed(e.to_string()))?;
-    if url.query().is_none() {
-        return Err(CallbackError::Malformed("it has no query".into()));
-    }
+    let url = parse_callback_url(callback_url)?;
     // State first: until the callback proves it belongs to this sign-in, nothing
     // else in it counts. Any local process or web page can request the redirect
     // URI, and a repeated `code` or a forged `error` from one of them must not end
     // the sign-in; only a caller that knows the state can.
-    let state = url
-        .query_pairs()
-        .find(|(name, _)| name == "state")
-        .map(|(_, value)| value)
-        .filter(|value| !value.is_empty());
-    check_state(state.as_deref(), &expected.state)?;
+    check_state(first_state(&url).as_deref(), &expected.state)?;
     let params = CallbackParams::parse(&url)?;
     check_issuer(params.iss.as_deref(), expected)?;
     if let Some(error) = params.error {
@@ -208,6 +200,35 @@ pub fn validate_callback(
         .code
         .map(Secret::new)
         .ok_or(CallbackError::CodeMissing)
+}
+
+/// The `state` a callback carries, read before anything else in it is looked at:
+/// a web backend finds the pending sign-in by it, then validates the whole
+/// callback against that sign-in with [`validate_callback`].
+///
+/// Like [`validate_callback`], it reads nothing but `state`: a callback that
+/// repeats other parameters still finds its sign-in, which then refuses it.
+pub fn callback_state(callback_url: &str) -> Result<String, CallbackError> {
+    let url = parse_callback_url(callback_url)?;
+    first_state(&url).ok_or(CallbackError::StateMissing)
+}
+
+/// A callback URL with a query; anything else is not a callback.
+fn parse_callback_url(callback_url: &str) -> Result<Url, CallbackError> {
+    let url = Url::parse(callback_url).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+    if url.query().is_none() {
+        return Err(CallbackError::Malformed("it has no query".into()));
+    }
+    Ok(url)
+}
+
+/// The first non-empty `state` of a callback (an empty one counts as omitted,
+/// RFC 6749 §3.1).
+fn first_state(url: &Url) -> Option<String> {
+    url.query_pairs()
+        .find(|(name, _)| name == "state")
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty())
 }
 
 /// The callback parameters this module reads; others are ignored.

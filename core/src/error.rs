@@ -7,10 +7,12 @@ use crate::client_auth::ClientAuthError;
 use crate::discovery::DiscoveryError;
 use crate::entropy::EntropyError;
 use crate::network::EndpointRefused;
+use crate::pending::SignInError;
 use crate::registration::RegistrationError;
 use crate::resource::RequestRefused;
 use crate::revocation::RevocationError;
 use crate::scope::StepUpExhausted;
+use crate::seal::SealError;
 use crate::token::{OAuthErrorCode, TokenError};
 use crate::www_authenticate::ChallengeError;
 
@@ -50,6 +52,12 @@ pub enum Error {
     /// No randomness was available.
     #[error(transparent)]
     Entropy(#[from] EntropyError),
+    /// A callback cannot finish a web backend's pending sign-in.
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    /// A value could not be sealed or opened, or seal keys are unusable.
+    #[error(transparent)]
+    Seal(#[from] SealError),
     /// The configuration handed to a flow is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -61,11 +69,16 @@ pub enum Error {
         /// What it was given.
         event: &'static str,
     },
-    /// The session has no usable tokens: the user must connect again.
-    #[error("not connected to {server}: sign in again (reconnect)")]
-    ReconnectNeeded {
+    /// The session has no usable tokens and cannot get new ones: the user must
+    /// sign in again.
+    #[error("the tokens for {server} cannot be renewed{}: sign in again", cause.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    ReauthRequired {
         /// The server the session is for.
         server: String,
+        /// The authorization server's refusal, when it refused a renewal
+        /// (`invalid_grant`: the refresh token was revoked, expired or reused).
+        #[source]
+        cause: Option<Box<TokenError>>,
     },
 }
 
@@ -131,9 +144,26 @@ impl Error {
             Error::Revocation(_) => "revocation_failed",
             Error::StepUp(_) => "insufficient_scope",
             Error::Entropy(_) => "entropy_unavailable",
+            Error::SignIn(e) => match e {
+                SignInError::UnknownState => "state_mismatch",
+                SignInError::Expired { .. } => "sign_in_expired",
+                SignInError::SubjectMismatch => "subject_mismatch",
+                SignInError::StateTooLong { .. } => "state_too_long",
+                SignInError::NoSubject => "invalid_config",
+            },
+            Error::Seal(e) => match e {
+                SealError::NoKeys
+                | SealError::InvalidKeyId(_)
+                | SealError::DuplicateKeyId(_)
+                | SealError::InvalidKey { .. } => "invalid_seal_key",
+                SealError::Malformed | SealError::UnknownKey(_) | SealError::Forged => {
+                    "sealed_value_invalid"
+                }
+                SealError::Entropy(_) => "entropy_unavailable",
+            },
             Error::Config(_) => "invalid_config",
             Error::UnexpectedEvent { .. } => "unexpected_event",
-            Error::ReconnectNeeded { .. } => "reconnect_needed",
+            Error::ReauthRequired { .. } => "reauth_required",
         }
     }
 }

@@ -224,7 +224,7 @@ pub enum ResourceAnswer {
         challenge: BearerChallenge,
     },
     /// Nothing can be refreshed: the user must sign in again (or the host does it
-    /// for them, steered by `challenge`), else fail with `reconnect_needed`.
+    /// for them, steered by `challenge`), else fail with `reauth_required`.
     Reconnect {
         /// The 401's challenge, if it had a readable one.
         challenge: Option<BearerChallenge>,

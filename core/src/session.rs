@@ -135,13 +135,16 @@ pub enum Status {
         /// When the current access token expires, if known.
         expires_at: Option<u64>,
     },
-    /// A refresh failed; offer Reconnect.
+    /// A refresh could not reach the authorization server (or it failed
+    /// there); the next use tries again. Offer Reconnect if it persists.
     Expired {
         /// When the access token expired or expires.
         expires_at: Option<u64>,
     },
-    /// The access token expired and there is no refresh token; offer Reconnect.
-    ReconnectNeeded,
+    /// Only signing in again can help: the access token expired with no way to
+    /// renew it, or the authorization server rejected the renewal (a revoked or
+    /// reused refresh token, a deleted client).
+    ReauthRequired,
 }
 
 /// A signed-in connection: the grant and its current tokens.
@@ -238,11 +241,10 @@ impl Session {
     pub fn status(&self, now: u64) -> Status {
         let expires_at = self.tokens.expires_at;
         match self.refresh_health {
-            RefreshHealth::FailedTransient | RefreshHealth::FailedRejected => {
-                Status::Expired { expires_at }
-            }
+            RefreshHealth::FailedTransient => Status::Expired { expires_at },
+            RefreshHealth::FailedRejected => Status::ReauthRequired,
             RefreshHealth::Healthy if self.is_expired(now) && !self.can_refresh() => {
-                Status::ReconnectNeeded
+                Status::ReauthRequired
             }
             RefreshHealth::Healthy => Status::Connected { expires_at },
         }
@@ -263,8 +265,9 @@ impl Session {
     }
 
     fn renewal(&self, now: Option<u64>) -> Result<HttpRequest, Error> {
-        let reconnect = || Error::ReconnectNeeded {
+        let reconnect = || Error::ReauthRequired {
             server: self.grant.server_url.clone(),
+            cause: None,
         };
         if self.refresh_health == RefreshHealth::FailedRejected {
             return Err(reconnect());
@@ -299,7 +302,10 @@ impl Session {
     }
 
     /// Applies the token endpoint's answer to a refresh. On failure the tokens are
-    /// kept, the status becomes expired, and the error says why.
+    /// kept and the error says why: a refusal (a 4xx OAuth error such as
+    /// `invalid_grant`) is [`Error::ReauthRequired`] with the refusal as its
+    /// cause, and the status becomes [`Status::ReauthRequired`]; anything else
+    /// may pass, and the status becomes [`Status::Expired`].
     pub fn on_refresh_response(&mut self, response: &HttpResponse, now: u64) -> Result<(), Error> {
         // A response without `scope` grants what this request asked for (§5.1).
         match token::parse_token_response(response, now, self.refresh_scope()) {
@@ -308,12 +314,15 @@ impl Session {
                 self.refresh_health = RefreshHealth::Healthy;
                 Ok(())
             }
+            Err(err) if is_permanent(&err) => {
+                self.refresh_health = RefreshHealth::FailedRejected;
+                Err(Error::ReauthRequired {
+                    server: self.grant.server_url.clone(),
+                    cause: Some(Box::new(err)),
+                })
+            }
             Err(err) => {
-                self.refresh_health = if is_permanent(&err) {
-                    RefreshHealth::FailedRejected
-                } else {
-                    RefreshHealth::FailedTransient
-                };
+                self.refresh_health = RefreshHealth::FailedTransient;
                 Err(err.into())
             }
         }
@@ -429,8 +438,8 @@ mod tests {
     fn an_expired_token_without_refresh_token_is_never_used() {
         let s = session(Some(10), None);
         assert_eq!(s.decide(NOW + 10), TokenDecision::ReconnectNeeded);
-        assert_eq!(s.status(NOW + 10), Status::ReconnectNeeded);
-        assert_eq!(s.refresh_request().unwrap_err().code(), "reconnect_needed");
+        assert_eq!(s.status(NOW + 10), Status::ReauthRequired);
+        assert_eq!(s.refresh_request().unwrap_err().code(), "reauth_required");
     }
 
     #[test]
@@ -463,7 +472,7 @@ mod tests {
             s.on_unauthorized(&Secret::new("at-1"), NOW + 86_400),
             TokenDecision::ReconnectNeeded
         );
-        assert_eq!(s.status(NOW + 86_400), Status::ReconnectNeeded);
+        assert_eq!(s.status(NOW + 86_400), Status::ReauthRequired);
     }
 
     #[test]
@@ -549,17 +558,24 @@ mod tests {
     }
 
     #[test]
-    fn rejected_refresh_flips_to_expired_keeps_tokens_and_stops_refreshing() {
+    fn rejected_refresh_requires_reauth_keeps_tokens_and_stops_refreshing() {
         let mut s = session(Some(10), Some("rt-1"));
         let response = HttpResponse::json_body(400, &json!({"error": "invalid_grant"}));
         let err = s.on_refresh_response(&response, NOW + 20).unwrap_err();
-        assert_eq!(err.code(), "invalid_grant");
-        assert_eq!(
-            s.status(NOW + 20),
-            Status::Expired {
-                expires_at: Some(NOW + 10)
-            }
-        );
+        assert_eq!(err.code(), "reauth_required");
+        let Error::ReauthRequired { server, cause } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(server, "https://mcp.example.com/mcp");
+        assert!(matches!(
+            cause.as_deref(),
+            Some(TokenError::Rejected {
+                error: OAuthErrorCode::InvalidGrant,
+                ..
+            })
+        ));
+        assert!(err.to_string().contains("invalid_grant"), "{err}");
+        assert_eq!(s.status(NOW + 20), Status::ReauthRequired);
         assert_eq!(
             s.tokens.refresh_token,
             Some(Secret::new("rt-1")),
@@ -616,7 +632,7 @@ mod tests {
             s.on_unauthorized(&Secret::new("at-1"), NOW),
             TokenDecision::ReconnectNeeded
         );
-        assert_eq!(s.status(NOW), Status::ReconnectNeeded);
+        assert_eq!(s.status(NOW), Status::ReauthRequired);
     }
 
     #[test]

@@ -7,22 +7,23 @@ use crate::listener::{CallbackVerdict, LoopbackListener};
 use crate::opener::{open_checked, BrowserOpener, SystemBrowser};
 use crate::preset::Preset;
 use crate::progress::{Observer, Progress};
-use crate::store::{FileStore, MemoryStore, Stored, TokenStore};
+use crate::store::{FileStore, MemoryStore, SealedStore, Stored, TokenStore};
+use crate::web::PendingMode;
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{
     Action, Discovered, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow,
 };
 use mcp_oauth_core::inspect::{InspectAction, Inspection, ServerInfo};
 use mcp_oauth_core::network::NetworkPolicy;
+use mcp_oauth_core::pending::DEFAULT_TTL_SECS;
 use mcp_oauth_core::registration::PreRegisteredClient;
 use mcp_oauth_core::revocation;
+use mcp_oauth_core::seal::SealKeys;
 use mcp_oauth_core::session::Session;
 use mcp_oauth_core::www_authenticate::BearerChallenge;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use url::Url;
 
 /// Seconds since the Unix epoch; injectable so tests can move time forward.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -58,6 +59,9 @@ pub(crate) struct ClientInner {
     pub(crate) reauthorize: bool,
     pub(crate) token_origins: Vec<String>,
     pub(crate) network: NetworkPolicy,
+    pub(crate) seal_keys: Option<SealKeys>,
+    pub(crate) pending_mode: PendingMode,
+    pub(crate) sign_in_ttl: Duration,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -105,6 +109,9 @@ pub struct OAuthClientBuilder {
     observer: Option<Observer>,
     reauthorize: bool,
     token_origins: Vec<String>,
+    seal_keys: Option<SealKeys>,
+    pending_mode: PendingMode,
+    sign_in_ttl: Duration,
 }
 
 impl OAuthClientBuilder {
@@ -179,7 +186,7 @@ impl OAuthClientBuilder {
 
     /// When a request gets a `401` that no refresh can fix (no refresh token, or
     /// the server moved to another authorization server), sign in again right
-    /// away instead of failing with `reconnect_needed`. Off by default: most UIs
+    /// away instead of failing with `reauth_required`. Off by default: most UIs
     /// prefer to show "Reconnect" and let the user choose.
     pub fn reauthorize_on_unauthorized(mut self, enabled: bool) -> Self {
         self.reauthorize = enabled;
@@ -209,6 +216,26 @@ impl OAuthClientBuilder {
         self
     }
 
+    /// Seal every value the store keeps (tokens, client secrets, pending
+    /// sign-ins) with these keys ([`SealedStore`]); also the keys of
+    /// [`PendingMode::Sealed`] sign-ins.
+    pub fn seal_keys(mut self, keys: SealKeys) -> Self {
+        self.seal_keys = Some(keys);
+        self
+    }
+
+    /// Where web sign-ins wait for their callback (default: stored).
+    pub fn pending_sign_ins(mut self, mode: PendingMode) -> Self {
+        self.pending_mode = mode;
+        self
+    }
+
+    /// How long a web sign-in may wait for its callback (default: 10 minutes).
+    pub fn sign_in_ttl(mut self, ttl: Duration) -> Self {
+        self.sign_in_ttl = ttl;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<OAuthClient, Error> {
         // A bad allow-list entry is a setup error now, not a failed request later.
@@ -216,27 +243,38 @@ impl OAuthClientBuilder {
             .and_then(|p| p.allow_origins(&self.token_origins))
             .map_err(mcp_oauth_core::Error::from)?;
         let network = self.executor.network;
+        if self.pending_mode == PendingMode::Sealed && self.seal_keys.is_none() {
+            return Err(mcp_oauth_core::Error::Config(
+                "sealed pending sign-ins need seal keys".into(),
+            )
+            .into());
+        }
+        let store: Arc<dyn TokenStore> = match self.store {
+            None => Arc::new(MemoryStore::new()),
+            Some(StoreChoice::Custom(store)) => store,
+            Some(StoreChoice::File(path)) => {
+                let observer = self.observer.clone();
+                Arc::new(FileStore::new(path).on_moved_aside(move |moved| {
+                    if let Some(observer) = &observer {
+                        observer(&Progress::StoreMovedAside {
+                            path: moved.path.clone(),
+                            moved_to: moved.moved_to.clone(),
+                            reason: moved.reason.clone(),
+                        });
+                    }
+                }))
+            }
+        };
+        let store: Arc<dyn TokenStore> = match &self.seal_keys {
+            Some(keys) => Arc::new(SealedStore::new(store, keys.clone())),
+            None => store,
+        };
         Ok(OAuthClient {
             inner: Arc::new(ClientInner {
                 network,
                 client_name: self.client_name,
                 executor: HttpExecutor::new(self.executor)?,
-                store: Stored::new(match self.store {
-                    None => Arc::new(MemoryStore::new()),
-                    Some(StoreChoice::Custom(store)) => store,
-                    Some(StoreChoice::File(path)) => {
-                        let observer = self.observer.clone();
-                        Arc::new(FileStore::new(path).on_moved_aside(move |moved| {
-                            if let Some(observer) = &observer {
-                                observer(&Progress::StoreMovedAside {
-                                    path: moved.path.clone(),
-                                    moved_to: moved.moved_to.clone(),
-                                    reason: moved.reason.clone(),
-                                });
-                            }
-                        }))
-                    }
-                }),
+                store: Stored::new(store),
                 opener: self.opener,
                 callback_port: self.callback_port,
                 callback_timeout: self.callback_timeout,
@@ -247,39 +285,12 @@ impl OAuthClientBuilder {
                 observer: self.observer,
                 reauthorize: self.reauthorize,
                 token_origins: self.token_origins,
+                seal_keys: self.seal_keys,
+                pending_mode: self.pending_mode,
+                sign_in_ttl: self.sign_in_ttl,
             }),
         })
     }
-}
-
-/// A sign-in waiting for its callback at a web backend's own redirect URI.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingSignIn {
-    /// Send the user here.
-    pub authorization_url: Url,
-    /// The `state` the callback will carry: the key to find this record by.
-    pub state: String,
-    /// What `complete` needs. It holds the PKCE verifier, so keep it server-side,
-    /// found by `state` (a [`crate::SignedState`] lets a stateless instance check
-    /// that a `state` is one it issued before looking it up).
-    pub pending: String,
-}
-
-// The pending record holds the PKCE verifier, so Debug leaves it out.
-impl std::fmt::Debug for PendingSignIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingSignIn")
-            .field("authorization_url", &self.authorization_url.as_str())
-            .field("state", &self.state)
-            .field("pending", &"[redacted]")
-            .finish()
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct PendingRecord {
-    preset: Preset,
-    flow: Flow,
 }
 
 impl OAuthClient {
@@ -299,6 +310,9 @@ impl OAuthClient {
             observer: None,
             reauthorize: false,
             token_origins: Vec::new(),
+            seal_keys: None,
+            pending_mode: PendingMode::default(),
+            sign_in_ttl: Duration::from_secs(DEFAULT_TTL_SECS),
         }
     }
 
@@ -339,56 +353,6 @@ impl OAuthClient {
     /// The ids of every stored connection (for stores that can list).
     pub async fn connection_ids(&self) -> Result<Vec<String>, Error> {
         Ok(self.inner.store.connection_ids().await?)
-    }
-
-    /// Web backends: starts a sign-in whose callback goes to `redirect_uri` (the
-    /// backend's own URL). Runs discovery and registration now; store the result
-    /// and pass it to [`OAuthClient::complete`] when the callback arrives, possibly
-    /// in another process.
-    pub async fn begin(
-        &self,
-        preset: impl Into<Preset>,
-        redirect_uri: &str,
-    ) -> Result<PendingSignIn, Error> {
-        let preset = preset.into();
-        let mut flow = self
-            .inner
-            .new_flow(&preset, redirect_uri, None, None)
-            .await?;
-        loop {
-            match flow.next_action() {
-                Action::Send(request) => self.inner.send(&mut flow, request).await?,
-                Action::Authorize { url, .. } => {
-                    let state = flow.pending_state().unwrap_or_default().to_owned();
-                    let pending = serde_json::to_string(&PendingRecord { preset, flow })
-                        .map_err(|e| mcp_oauth_core::Error::Config(e.to_string()))?;
-                    return Ok(PendingSignIn {
-                        authorization_url: url,
-                        state,
-                        pending,
-                    });
-                }
-                Action::Done(_) => {
-                    return Err(mcp_oauth_core::Error::UnexpectedEvent {
-                        state: "done",
-                        event: "begin",
-                    }
-                    .into())
-                }
-                Action::Failed(error) => return Err(error.into()),
-            }
-        }
-    }
-
-    /// Web backends: finishes a sign-in started by [`OAuthClient::begin`].
-    pub async fn complete(&self, pending: &str, callback_url: &str) -> Result<Connection, Error> {
-        let PendingRecord { preset, mut flow } = serde_json::from_str(pending).map_err(|_| {
-            mcp_oauth_core::Error::Config("the pending sign-in record is unreadable".into())
-        })?;
-        flow.on_callback(callback_url, (self.inner.clock)())?;
-        let session = self.inner.drive(flow, None).await?;
-        self.inner.remember(&preset, &session).await?;
-        Ok(Connection::new(self.inner.clone(), preset, session))
     }
 
     /// Signs out of a connection: revokes its tokens at the server when it offers
@@ -548,7 +512,7 @@ impl ClientInner {
         Ok(flow)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         flow: &mut Flow,
         request: mcp_oauth_core::http::HttpRequest,
@@ -638,17 +602,9 @@ impl ClientInner {
         }
     }
 
-    /// Runs a flow to the end. `listener` receives the callback when the flow
-    /// needs one; without it (web backends) the flow must be past that point.
-    pub(crate) async fn drive(
-        &self,
-        mut flow: Flow,
-        listener: Option<LoopbackListener>,
-    ) -> Result<Session, Error> {
-        self.drive_flow(&mut flow, listener).await
-    }
-
-    /// [`ClientInner::drive`], leaving the finished flow with the caller.
+    /// Runs a flow to the end, leaving the finished flow with the caller (a
+    /// step-up reuses what it discovered). `listener` receives the callback when
+    /// the flow needs one; without it the flow must be past that point.
     async fn drive_flow(
         &self,
         flow: &mut Flow,

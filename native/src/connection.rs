@@ -149,8 +149,13 @@ impl Connection {
     }
 
     /// A valid access token, refreshed first if it expires soon. Concurrent callers
-    /// wait for one shared refresh.
+    /// wait for one shared refresh. Fails with `reauth_required` (naming this
+    /// connection) when only signing in again can help.
     pub async fn access_token(&self) -> Result<Secret, Error> {
+        self.valid_token().await.map_err(|e| self.reauth(e))
+    }
+
+    async fn valid_token(&self) -> Result<Secret, Error> {
         let session = Arc::clone(&self.inner.session).lock_owned().await;
         if self.inner.unsaved.load(Ordering::SeqCst) {
             // The caller already got the store error once; keep serving the
@@ -170,6 +175,12 @@ impl Connection {
     /// The server rejected `rejected` with a 401: returns a token to retry with,
     /// refreshing unless another caller (or process) already did.
     pub async fn on_unauthorized(&self, rejected: &Secret) -> Result<Secret, Error> {
+        self.token_after_401(rejected)
+            .await
+            .map_err(|e| self.reauth(e))
+    }
+
+    async fn token_after_401(&self, rejected: &Secret) -> Result<Secret, Error> {
         let mut session = Arc::clone(&self.inner.session).lock_owned().await;
         let now = self.inner.client.now();
         let decision = session.on_unauthorized(rejected, now);
@@ -192,7 +203,23 @@ impl Connection {
     /// another process obtained while this one waited for the store lock counts.
     pub async fn refresh(&self) -> Result<Secret, Error> {
         let session = Arc::clone(&self.inner.session).lock_owned().await;
-        self.renew(session, Renewal::Forced).await
+        self.renew(session, Renewal::Forced)
+            .await
+            .map_err(|e| self.reauth(e))
+    }
+
+    /// Names this connection in a "sign in again" error, so that a backend
+    /// serving many connections knows which one to send through `begin`.
+    fn reauth(&self, error: Error) -> Error {
+        match error {
+            Error::Protocol(source @ mcp_oauth_core::Error::ReauthRequired { .. }) => {
+                Error::ReauthRequired {
+                    connection_id: self.id().to_owned(),
+                    source,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Runs the renewal in a task of its own, holding the session's mutex, so that
@@ -329,7 +356,7 @@ impl Connection {
                     match self.on_unauthorized(credentials.token()).await {
                         Ok(_) => {}
                         Err(error)
-                            if error.code() == "reconnect_needed"
+                            if error.code() == "reauth_required"
                                 && self.inner.client.reauthorize =>
                         {
                             self.reauthorize(challenge).await?;
@@ -509,8 +536,9 @@ impl ConnectionInner {
 }
 
 fn reconnect(session: &Session) -> Error {
-    mcp_oauth_core::Error::ReconnectNeeded {
+    mcp_oauth_core::Error::ReauthRequired {
         server: session.grant.server_url.clone(),
+        cause: None,
     }
     .into()
 }

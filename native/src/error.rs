@@ -116,8 +116,8 @@ pub enum StoreError {
         /// The time limit.
         millis: u64,
     },
-    /// A host-provided store (for example JavaScript callbacks) failed.
-    #[error("token store callback failed: {0}")]
+    /// The store's backend failed: a database, a host's callbacks, a wrapper.
+    #[error("token store: {0}")]
     Backend(String),
 }
 
@@ -153,9 +153,25 @@ pub enum Error {
     /// The sign-in was cancelled by the host.
     #[error("the sign-in was cancelled")]
     Cancelled,
-    /// A signed state value did not verify.
-    #[error("the state value is invalid or expired")]
-    InvalidState,
+    /// Only signing in again can fix this connection (its refresh token is
+    /// gone, revoked or was refused).
+    #[error("connection {connection_id}: {source}")]
+    ReauthRequired {
+        /// The connection to sign in again.
+        connection_id: String,
+        /// What core decided, with the authorization server's refusal if any.
+        #[source]
+        source: mcp_oauth_core::Error,
+    },
+    /// A web sign-in of this connection was found but could not be completed.
+    #[error("sign-in of {connection_id} failed: {source}")]
+    SignInFailed {
+        /// The connection the sign-in was for.
+        connection_id: String,
+        /// Why (its code is this error's code).
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -173,7 +189,18 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::Browser(_) => "browser_failed",
             Error::Cancelled => "cancelled",
-            Error::InvalidState => "state_mismatch",
+            Error::ReauthRequired { .. } => "reauth_required",
+            Error::SignInFailed { source, .. } => source.code(),
+        }
+    }
+
+    /// The connection this error is about, when it is known: the one that must
+    /// sign in again, or the one a failed web sign-in was for.
+    pub fn connection_id(&self) -> Option<&str> {
+        match self {
+            Error::ReauthRequired { connection_id, .. }
+            | Error::SignInFailed { connection_id, .. } => Some(connection_id),
+            _ => None,
         }
     }
 }

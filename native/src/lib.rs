@@ -23,13 +23,13 @@ pub mod listener;
 pub mod opener;
 pub mod preset;
 pub mod progress;
-pub mod signed_state;
 pub mod store;
+pub mod web;
 
-pub use client::{OAuthClient, OAuthClientBuilder, PendingSignIn, Revocation};
+pub use client::{OAuthClient, OAuthClientBuilder, Revocation};
 pub use connection::Connection;
 pub use error::{Error, StoreError, TransportError};
 pub use mcp_oauth_core as core;
 pub use preset::{DynamicPreset, ManualPreset, Preset};
 pub use progress::Progress;
-pub use signed_state::SignedState;
+pub use web::{PendingMode, StartedSignIn};

@@ -104,6 +104,25 @@ impl Preset {
         }
     }
 
+    /// The same preset stored under `connection_id` (a web backend names one
+    /// connection per user and server).
+    pub fn with_connection_id(mut self, connection_id: impl Into<String>) -> Self {
+        let id = Some(connection_id.into());
+        match &mut self {
+            Preset::Dynamic(p) => p.connection_id = id,
+            Preset::Manual(p) => p.connection_id = id,
+        }
+        self
+    }
+
+    /// Whether the preset names its connection (rather than defaulting to a URL).
+    pub fn has_connection_id(&self) -> bool {
+        match self {
+            Preset::Dynamic(p) => p.connection_id.is_some(),
+            Preset::Manual(p) => p.connection_id.is_some(),
+        }
+    }
+
     /// The same preset asking for `scope` (used by step-up authorization).
     pub(crate) fn with_scope(&self, scope: Option<String>) -> Preset {
         let mut preset = self.clone();

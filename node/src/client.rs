@@ -8,8 +8,10 @@ use crate::opener::JsOpener;
 use crate::store::{Callback, JsStore, TokenStoreCallbacks, DEFAULT_STORE_TIMEOUT};
 use mcp_oauth::core::client_auth::AuthMethod;
 use mcp_oauth::core::network::NetworkPolicy;
+use mcp_oauth::core::registration::PreRegisteredClient;
+use mcp_oauth::core::seal::{SealKey, SealKeys};
 use mcp_oauth::core::Secret;
-use mcp_oauth::{DynamicPreset, ManualPreset, Preset};
+use mcp_oauth::{DynamicPreset, ManualPreset, PendingMode, Preset};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -56,8 +58,53 @@ pub struct OAuthClientOptions {
     #[napi(ts_type = "(event: ProgressEvent) => void")]
     pub on_progress: Option<Callback<serde_json::Value>>,
     /// When a request gets a `401` that no refresh can fix, sign in again right
-    /// away instead of failing with `code: 'reconnect_needed'` (default: false).
+    /// away instead of failing with `code: 'reauth_required'` (default: false).
     pub reauthorize_on_unauthorized: Option<bool>,
+    /// Clients registered with an authorization server beforehand, each bound
+    /// to its issuer: a dynamic sign-in whose discovery finds that issuer uses
+    /// it instead of registering.
+    pub pre_registered: Option<Vec<PreRegisteredClientOptions>>,
+    /// This app's Client ID Metadata Document URL (an https URL with a path),
+    /// used as the client id where the authorization server supports it.
+    pub client_metadata_url: Option<String>,
+    /// Seal every stored value (tokens, client secrets, pending sign-ins) with
+    /// these keys: the first seals, all open, so keys rotate. Each `key` is 32
+    /// random bytes in base64 or base64url (`generateSealKey()` makes one).
+    /// Also the keys of `pendingSignIns: 'sealed'`.
+    pub seal_keys: Option<Vec<SealKeyOptions>>,
+    /// Where `begin` keeps a sign-in until its callback: `'stored'` (default;
+    /// in the store, burned before the code is exchanged) or `'sealed'` (in the
+    /// `state` itself, sealed with `sealKeys`; nothing kept server-side).
+    #[napi(ts_type = "'stored' | 'sealed'")]
+    pub pending_sign_ins: Option<String>,
+    /// How long a sign-in started with `begin` may wait for its callback, in
+    /// milliseconds (default: 10 minutes); then `complete` fails with
+    /// `code: 'sign_in_expired'`.
+    pub sign_in_ttl_ms: Option<u32>,
+}
+
+/// A client registered with an authorization server beforehand.
+#[napi(object, object_to_js = false)]
+pub struct PreRegisteredClientOptions {
+    /// The authorization server's issuer; the client is never sent to another.
+    pub issuer: String,
+    /// The client id.
+    pub client_id: String,
+    /// The secret, for a confidential client.
+    pub client_secret: Option<String>,
+    /// The token-endpoint authentication method (default: chosen from the
+    /// server's metadata).
+    #[napi(ts_type = "'none' | 'client_secret_basic' | 'client_secret_post'")]
+    pub auth_method: Option<String>,
+}
+
+/// One seal key.
+#[napi(object, object_to_js = false)]
+pub struct SealKeyOptions {
+    /// Its id, written into every value it seals (1-32 of `A-Z a-z 0-9 _ -`).
+    pub id: String,
+    /// 32 random bytes, base64 or base64url.
+    pub key: String,
 }
 
 /// Sign in to a server that supports discovery and registration.
@@ -106,8 +153,54 @@ pub struct ManualConnectOptions {
 /// Signs users in to MCP servers and keeps their tokens.
 #[napi]
 pub struct OAuthClient {
-    inner: mcp_oauth::OAuthClient,
+    pub(crate) inner: mcp_oauth::OAuthClient,
     browser_failures: broadcast::Sender<String>,
+}
+
+fn auth_method(env: &Env, name: Option<&str>) -> Result<Option<AuthMethod>> {
+    name.map(|name| {
+        AuthMethod::from_name(name).ok_or_else(|| {
+            invalid_argument(
+                env,
+                format!("unknown authMethod {name:?}; use none, client_secret_basic or client_secret_post"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// A `{ kind: 'dynamic' | 'manual', ... }` object as a preset.
+pub(crate) fn preset_from_js(env: &Env, options: Object) -> Result<Preset> {
+    let kind: Option<String> = options.get_named_property("kind")?;
+    match kind.as_deref() {
+        Some("dynamic") => {
+            let o = DynamicConnectOptions::from_unknown(options.to_unknown())?;
+            Ok(Preset::Dynamic(DynamicPreset {
+                server_url: o.server_url,
+                scope: o.scope,
+                probe: Default::default(),
+                connection_id: o.connection_id,
+            }))
+        }
+        Some("manual") => {
+            let o = ManualConnectOptions::from_unknown(options.to_unknown())?;
+            Ok(Preset::Manual(ManualPreset {
+                client_id: o.client_id,
+                client_secret: o.client_secret.map(Secret::new),
+                authorization_url: o.authorization_url,
+                token_url: o.token_url,
+                scopes: o.scopes,
+                server_url: o.server_url,
+                auth_method: auth_method(env, o.auth_method.as_deref())?,
+                issuer: o.issuer,
+                connection_id: o.connection_id,
+            }))
+        }
+        _ => Err(invalid_argument(
+            env,
+            "a preset needs kind: 'dynamic' or 'manual'",
+        )),
+    }
 }
 
 #[napi]
@@ -162,6 +255,40 @@ impl OAuthClient {
         if let Some(enabled) = options.reauthorize_on_unauthorized {
             builder = builder.reauthorize_on_unauthorized(enabled);
         }
+        for client in options.pre_registered.unwrap_or_default() {
+            builder = builder.pre_registered(PreRegisteredClient {
+                issuer: Some(client.issuer),
+                client_id: client.client_id,
+                client_secret: client.client_secret.map(Secret::new),
+                auth_method: auth_method(&env, client.auth_method.as_deref())?,
+                private_key: None,
+            });
+        }
+        if let Some(url) = options.client_metadata_url {
+            builder = builder.client_metadata_url(url);
+        }
+        if let Some(keys) = options.seal_keys {
+            let keys = keys
+                .into_iter()
+                .map(|k| SealKey::from_base64(k.id, &k.key))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .and_then(SealKeys::new)
+                .map_err(|e| crate::error::js_error(&env, "invalid_seal_key", &e.to_string()))?;
+            builder = builder.seal_keys(keys);
+        }
+        match options.pending_sign_ins.as_deref() {
+            None | Some("stored") => {}
+            Some("sealed") => builder = builder.pending_sign_ins(PendingMode::Sealed),
+            Some(other) => {
+                return Err(invalid_argument(
+                    &env,
+                    format!("pendingSignIns must be 'stored' or 'sealed', not {other:?}"),
+                ))
+            }
+        }
+        if let Some(ms) = options.sign_in_ttl_ms {
+            builder = builder.sign_in_ttl(Duration::from_millis(ms.into()));
+        }
         let inner = builder
             .build()
             .map_err(|e| crate::error::from_native(&env, &e))?;
@@ -184,49 +311,7 @@ impl OAuthClient {
         env: &'env Env,
         options: Object<'env>,
     ) -> Result<PromiseRaw<'env, Connection>> {
-        let kind: Option<String> = options.get_named_property("kind")?;
-        let preset = match kind.as_deref() {
-            Some("dynamic") => {
-                let o = DynamicConnectOptions::from_unknown(options.to_unknown())?;
-                Preset::Dynamic(DynamicPreset {
-                    server_url: o.server_url,
-                    scope: o.scope,
-                    probe: Default::default(),
-                    connection_id: o.connection_id,
-                })
-            }
-            Some("manual") => {
-                let o = ManualConnectOptions::from_unknown(options.to_unknown())?;
-                let auth_method = match o.auth_method.as_deref() {
-                    None => None,
-                    Some(name) => Some(AuthMethod::from_name(name).ok_or_else(|| {
-                        invalid_argument(
-                            env,
-                            format!(
-                            "unknown authMethod {name:?}; use none, client_secret_basic or client_secret_post"
-                        ),
-                        )
-                    })?),
-                };
-                Preset::Manual(ManualPreset {
-                    client_id: o.client_id,
-                    client_secret: o.client_secret.map(Secret::new),
-                    authorization_url: o.authorization_url,
-                    token_url: o.token_url,
-                    scopes: o.scopes,
-                    server_url: o.server_url,
-                    auth_method,
-                    issuer: o.issuer,
-                    connection_id: o.connection_id,
-                })
-            }
-            _ => {
-                return Err(invalid_argument(
-                    env,
-                    "connect options need kind: 'dynamic' or 'manual'",
-                ))
-            }
-        };
+        let preset = preset_from_js(env, options)?;
         let signal: Option<Object> = options.get_named_property("signal")?;
         let client = self.inner.clone();
         let mut browser_failures = self.browser_failures.subscribe();

@@ -18,9 +18,10 @@ use tokio::sync::Mutex;
 #[napi(object, object_from_js = false)]
 pub struct ConnectionStatus {
     /// `connected`: usable (tokens refresh silently). `expired`: a refresh
-    /// failed; offer Reconnect. `reconnect_needed`: the token expired and there
-    /// is no way to refresh it; offer Reconnect.
-    #[napi(ts_type = "'connected' | 'expired' | 'reconnect_needed'")]
+    /// could not reach the authorization server; the next use tries again.
+    /// `reauth_required`: only signing in again helps (no refresh token, or the
+    /// server refused it); offer Reconnect.
+    #[napi(ts_type = "'connected' | 'expired' | 'reauth_required'")]
     pub state: String,
     /// When the current access token expires, in milliseconds since the epoch
     /// (`new Date(expiresAt)`); absent when the server did not say.
@@ -126,7 +127,7 @@ fn status_to_js(status: Status) -> ConnectionStatus {
     let (state, expires_at) = match status {
         Status::Connected { expires_at } => ("connected", expires_at),
         Status::Expired { expires_at } => ("expired", expires_at),
-        Status::ReconnectNeeded => ("reconnect_needed", None),
+        Status::ReauthRequired => ("reauth_required", None),
     };
     ConnectionStatus {
         state: state.to_owned(),
@@ -145,8 +146,9 @@ impl Connection {
     /// A valid access token, refreshed first when it is due. A token at hand is
     /// answered at once (an already resolved promise, no thread hop); only a
     /// due refresh runs on the addon's runtime, and concurrent callers share it.
-    /// Rejects with `code: 'reconnect_needed'` (or the refresh's own code, such
-    /// as `invalid_grant`) when only a new sign-in can help.
+    /// Rejects with `code: 'reauth_required'` and this connection's
+    /// `connectionId` when only signing in again can help (the message says
+    /// why, e.g. `invalid_grant`).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn access_token<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
         match self.inner.access_token_now() {

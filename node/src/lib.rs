@@ -12,6 +12,8 @@
 //! - [`store::JsStore`] and [`opener::JsOpener`]: JavaScript callbacks (a token
 //!   store, `shell.openExternal`) called through thread-safe functions.
 //! - [`progress`]: `onProgress`, the sign-in and refresh steps as JavaScript events.
+//! - [`web`]: web backends: `begin` / `complete` on the backend's own callback
+//!   URL, `callbackPage()` for the popup, `generateSealKey()`.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
 //! - [`server`]: the authorization-server toolkit (the `server` export), for
 //!   apps that run their own OAuth server.
@@ -24,3 +26,4 @@ pub mod opener;
 pub mod progress;
 pub mod server;
 pub mod store;
+pub mod web;

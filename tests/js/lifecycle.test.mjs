@@ -135,18 +135,24 @@ test(`[${host.name}] a token the server rejects with 401 is refreshed once and t
   assert.ok(store.map.get(key).includes(now), 'the refreshed token was saved')
 })
 
-test(`[${host.name}] a refused refresh fails with invalid_grant and the status becomes expired`, async () => {
+test(`[${host.name}] a refused refresh is reauth_required naming the connection, and so is the status`, async () => {
   const s = await server(['--refresh-fails', ...DUE_SOON])
   const events = []
   const connection = await host.signIn(s.url, { onProgress: (event) => events.push(event) })
   await sleep(UNTIL_DUE_MS)
-  await rejectsWith(connection.accessToken(), 'invalid_grant')
-  assert.equal((await connection.status()).state, 'expired')
+  await assert.rejects(connection.accessToken(), (error) => {
+    assert.ok(error instanceof Error, `an Error, not ${typeof error}`)
+    assert.equal(error.code, 'reauth_required', error.message)
+    assert.equal(error.connectionId, s.url)
+    assert.match(error.message, /invalid_grant/)
+    return true
+  })
+  assert.equal((await connection.status()).state, 'reauth_required')
   const failed = await eventually(events, (e) => e.step === 'refresh')
-  assert.deepEqual(failed, { step: 'refresh', ok: false, code: 'invalid_grant' })
+  assert.deepEqual(failed, { step: 'refresh', ok: false, code: 'reauth_required' })
 })
 
-test(`[${host.name}] an expired token without a refresh token needs a new sign-in (reconnect_needed)`, async () => {
+test(`[${host.name}] an expired token without a refresh token needs a new sign-in (reauth_required)`, async () => {
   const s = await server(['--no-refresh-tokens'])
   const store = mapStore()
   await host.signIn(s.url, { store })
@@ -154,8 +160,8 @@ test(`[${host.name}] an expired token without a refresh token needs a new sign-i
   const key = host.sessionKey(s.url)
   store.map.set(key, store.map.get(key).replace(/"expires_at":\d+/, '"expires_at":1'))
   const reopened = await host.restore(s.url, store)
-  assert.equal((await reopened.status()).state, 'reconnect_needed')
-  await rejectsWith(reopened.accessToken(), 'reconnect_needed')
+  assert.equal((await reopened.status()).state, 'reauth_required')
+  await rejectsWith(reopened.accessToken(), 'reauth_required')
   assert.equal(await s.count('POST', '/token'), 1, 'nothing to refresh with')
 })
 

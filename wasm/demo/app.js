@@ -82,7 +82,7 @@ $("connect").disabled = false;
 $("connect-redirect").disabled = false;
 try {
   const saved = await loadConnection(serverUrl, storage);
-  if (saved && saved.status().state !== "reconnect_needed") await showConnected(saved);
+  if (saved && saved.status().state !== "reauth_required") await showConnected(saved);
   else show("idle", "not connected");
 } catch (error) {
   showError(error);

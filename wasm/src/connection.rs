@@ -98,13 +98,13 @@ impl Connection {
         session.tokens.scope.clone().or(session.grant.scope.clone())
     }
 
-    /// `{ state: "connected" | "expired" | "reconnect_needed", expiresAt? }`.
+    /// `{ state: "connected" | "expired" | "reauth_required", expiresAt? }`.
     #[wasm_bindgen(unchecked_return_type = "ConnectionStatus")]
     pub fn status(&self) -> JsValue {
         let (state, expires_at) = match self.inner.session.borrow().status(now()) {
             Status::Connected { expires_at } => ("connected", expires_at),
             Status::Expired { expires_at } => ("expired", expires_at),
-            Status::ReconnectNeeded => ("reconnect_needed", None),
+            Status::ReauthRequired => ("reauth_required", None),
         };
         let status = Object::new();
         let _ = Reflect::set(&status, &"state".into(), &state.into());
@@ -117,7 +117,7 @@ impl Connection {
     }
 
     /// A valid access token: the current one, or a refreshed one when it is due.
-    /// Rejects with `reconnect_needed` when only a new sign-in can help.
+    /// Rejects with `reauth_required` when only a new sign-in can help.
     #[wasm_bindgen(js_name = accessToken, unchecked_return_type = "Promise<string>")]
     pub fn access_token(&self) -> Promise {
         let decision = self.inner.session.borrow().decide(now());
@@ -269,10 +269,22 @@ impl Inner {
     }
 
     fn reconnect(&self) -> Failure {
-        mcp_oauth_core::Error::ReconnectNeeded {
-            server: self.session.borrow().grant.server_url.clone(),
+        let server = self.session.borrow().grant.server_url.clone();
+        Failure::from(mcp_oauth_core::Error::ReauthRequired {
+            server: server.clone(),
+            cause: None,
+        })
+        .for_connection(server)
+    }
+
+    /// Names this connection in a "sign in again" failure.
+    fn name_in(&self, failure: Failure) -> Failure {
+        if failure.code == "reauth_required" {
+            let server = self.session.borrow().grant.server_url.clone();
+            failure.for_connection(server)
+        } else {
+            failure
         }
-        .into()
     }
 
     async fn persist(&self) -> Result<(), Failure> {
@@ -298,7 +310,7 @@ impl Inner {
         *inner.refreshing.borrow_mut() = Some(promise.clone());
         let inner = Rc::clone(inner);
         spawn_local(async move {
-            let outcome = inner.refresh_once().await;
+            let outcome = inner.refresh_once().await.map_err(|f| inner.name_in(f));
             inner.refreshing.borrow_mut().take();
             let _ = match outcome {
                 Ok(token) => resolve.call1(&JsValue::NULL, &token.into()),

@@ -39,6 +39,9 @@ pub struct Failure {
     pub message: String,
     /// The scope to sign in with again (for [`STEP_UP_REQUIRED`]), as `error.scope`.
     pub scope: Option<String>,
+    /// The connection the failure is about (`reauth_required`), exposed as
+    /// `error.connectionId`: its server URL, which is its storage key.
+    pub connection_id: Option<String>,
 }
 
 impl Failure {
@@ -48,12 +51,19 @@ impl Failure {
             code,
             message: message.into(),
             scope: None,
+            connection_id: None,
         }
     }
 
     /// The same failure carrying `error.scope`.
     pub fn with_scope(mut self, scope: Option<String>) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// The same failure, naming the connection it is about.
+    pub fn for_connection(mut self, connection_id: impl Into<String>) -> Self {
+        self.connection_id = Some(connection_id.into());
         self
     }
 
@@ -73,8 +83,11 @@ impl Failure {
         error.set_name("McpOAuthError");
         // Setting a property on a fresh Error object cannot fail.
         let _ = js_sys::Reflect::set(&error, &"code".into(), &self.code.into());
-        if let Some(scope) = self.scope {
+        if let Some(scope) = &self.scope {
             let _ = js_sys::Reflect::set(&error, &"scope".into(), &scope.into());
+        }
+        if let Some(id) = &self.connection_id {
+            let _ = js_sys::Reflect::set(&error, &"connectionId".into(), &id.into());
         }
         error.into()
     }
@@ -106,10 +119,11 @@ mod tests {
 
     #[test]
     fn core_errors_keep_their_stable_code_and_message() {
-        let failure = Failure::from(mcp_oauth_core::Error::ReconnectNeeded {
+        let failure = Failure::from(mcp_oauth_core::Error::ReauthRequired {
             server: "https://mcp.example/mcp".into(),
+            cause: None,
         });
-        assert_eq!(failure.code, "reconnect_needed");
+        assert_eq!(failure.code, "reauth_required");
         assert!(failure.message.contains("https://mcp.example/mcp"));
     }
 }

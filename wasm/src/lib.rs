@@ -50,6 +50,13 @@ export type TokenStorage = {
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
   /** Saves `value` under `key`; called after sign-in and after every refresh attempt. */
   set(key: string, value: string): void | Promise<void>;
+  /**
+   * Seal every value before `set` (and open it after `get`) with these keys: the
+   * first seals, all open, so keys rotate. A `key` is 32 random bytes in base64
+   * or base64url. A value that does not open (altered, moved to another key,
+   * unknown key) is a `store_error`.
+   */
+  sealKeys?: Array<{ id: string; key: string }>;
 } & (
   | {
       /** Forgets `key` (on `disconnect()`). */
@@ -60,6 +67,15 @@ export type TokenStorage = {
       remove(key: string): void | Promise<void>;
     }
 );
+
+/** A client registered beforehand with one authorization server. */
+export interface PreRegisteredClient {
+  /** The authorization server's issuer; the client is never sent to another. */
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  authMethod?: "none" | "client_secret_basic" | "client_secret_post";
+}
 
 /** Sign-in with discovery and registration (MCP servers). */
 export interface DynamicOptions {
@@ -73,6 +89,8 @@ export interface DynamicOptions {
   clientMetadataUrl?: string;
   /** The exact scope to request; chosen from the server's challenge otherwise. */
   scope?: string;
+  /** Clients registered beforehand, used when discovery finds their issuer. */
+  preRegistered?: PreRegisteredClient[];
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
   /** Called with each step of the sign-in and of later token refreshes. */
@@ -129,12 +147,12 @@ export type ProgressEvent =
   | { step: "callback"; accepted: boolean; reason?: string }
   /** Signed in. `expiresAt`: when the access token expires, in milliseconds since the epoch. */
   | { step: "signed_in"; issuer: string; clientId: string; scope?: string; expiresAt?: number }
-  /** A token refresh finished; a failed one carries the error `code` (the status is then expired). */
+  /** A token refresh finished; a failed one carries the error `code` (`reauth_required` when the server refused it; the status says the same). */
   | { step: "refresh"; ok: boolean; expiresAt?: number; code?: string };
 
 /** What a UI shows for a connection. */
 export interface ConnectionStatus {
-  state: "connected" | "expired" | "reconnect_needed";
+  state: "connected" | "expired" | "reauth_required";
   /** When the access token expires, in milliseconds since the epoch (`new Date(expiresAt)`), if known. */
   expiresAt?: number;
 }
@@ -160,9 +178,11 @@ export interface ServerInfo {
 /** Every error this package throws or rejects with. */
 export interface McpOAuthError extends Error {
   name: "McpOAuthError";
-  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reconnect_needed`, ...). */
+  /** Stable, snake_case: the same codes as the Node package (`state_mismatch`, `popup_closed`, `reauth_required`, ...). */
   code: string;
   /** With `step_up_required`: the scope to sign in with again (`startDynamic({ ..., scope })`). */
   scope?: string;
+  /** With `reauth_required`: the connection (its server URL) to sign in again. */
+  connectionId?: string;
 }
 "#;

@@ -4,7 +4,9 @@
 
 use crate::error::Failure;
 use crate::idn::{ascii_url, ascii_url_opt};
+use mcp_oauth_core::client_auth::AuthMethod;
 use mcp_oauth_core::flow::{DynamicConfig, ManualConfig};
+use mcp_oauth_core::registration::PreRegisteredClient;
 use mcp_oauth_core::Secret;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -20,9 +22,46 @@ pub(crate) struct DynamicOptions {
     client_metadata_url: Option<String>,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    pre_registered: Vec<PreRegistered>,
     /// The storage callbacks, read separately (functions do not survive JSON).
     #[serde(default)]
     storage: Option<IgnoredAny>,
+}
+
+/// A client registered beforehand with the authorization server `issuer`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PreRegistered {
+    issuer: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    auth_method: Option<String>,
+}
+
+impl PreRegistered {
+    fn into_client(self) -> Result<PreRegisteredClient, Failure> {
+        let auth_method = match self.auth_method.as_deref() {
+            None => None,
+            Some(name) => Some(AuthMethod::from_name(name).ok_or_else(|| {
+                Failure::config(format!(
+                    "preRegistered authMethod {name:?}: use none, client_secret_basic or client_secret_post"
+                ))
+            })?),
+        };
+        Ok(PreRegisteredClient {
+            issuer: Some(ascii_url("preRegistered issuer", self.issuer)?),
+            client_id: self.client_id,
+            client_secret: self
+                .client_secret
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            auth_method,
+            private_key: None,
+        })
+    }
 }
 
 /// `scopes` as a space-separated string or a list, joined with single spaces.
@@ -100,6 +139,11 @@ impl DynamicOptions {
             self.client_metadata_url.filter(|s| !s.is_empty()),
         )?;
         config.scope = self.scope.filter(|s| !s.trim().is_empty());
+        config.clients = self
+            .pre_registered
+            .into_iter()
+            .map(PreRegistered::into_client)
+            .collect::<Result<_, _>>()?;
         Ok(config)
     }
 }
@@ -167,6 +211,31 @@ mod tests {
             .unwrap();
         assert!(config.client_secret.is_none() && config.server_url.is_none());
         assert!(config.issuer.is_none() && config.scopes.is_none());
+    }
+
+    #[test]
+    fn pre_registered_clients_are_bound_to_their_issuer() {
+        let json = r#"{"serverUrl":"https://m/mcp","redirectUri":"https://app/cb","clientName":"n",
+            "preRegistered":[{"issuer":"https://as","clientId":"c","clientSecret":"s","authMethod":"client_secret_post"}]}"#;
+        let config = parse::<DynamicOptions>(json, "options")
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(config.clients.len(), 1);
+        assert_eq!(config.clients[0].issuer.as_deref(), Some("https://as"));
+        assert_eq!(
+            config.clients[0].auth_method,
+            Some(AuthMethod::ClientSecretPost)
+        );
+        let unbound = r#"{"serverUrl":"s","redirectUri":"r","clientName":"n","preRegistered":[{"clientId":"c"}]}"#;
+        let error = parse::<DynamicOptions>(unbound, "options").unwrap_err();
+        assert!(error.message.contains("issuer"), "{}", error.message);
+        let bad = r#"{"serverUrl":"s","redirectUri":"r","clientName":"n","preRegistered":[{"issuer":"i","clientId":"c","authMethod":"magic"}]}"#;
+        let error = parse::<DynamicOptions>(bad, "options")
+            .unwrap()
+            .into_config()
+            .unwrap_err();
+        assert_eq!(error.code, "invalid_config");
     }
 
     #[test]

@@ -277,30 +277,32 @@ async fn concurrent_callers_share_one_refresh_and_the_result_is_saved() {
 }
 
 #[wasm_bindgen_test]
-async fn an_expired_token_without_refresh_token_means_reconnect() {
+async fn an_expired_token_without_refresh_token_is_reauth_required() {
     script_server(&format!("[{}]", token_answer("never", None, 3600)), 0);
     let connection = Connection::from_json(expired_session(None), JsValue::UNDEFINED).unwrap();
     assert_eq!(
         rejection_code(connection.access_token()).await,
-        "reconnect_needed"
+        "reauth_required"
     );
-    assert_eq!(string(&connection.status(), "state"), "reconnect_needed");
+    assert_eq!(string(&connection.status(), "state"), "reauth_required");
     assert_eq!(calls().length(), 0);
 }
 
 #[wasm_bindgen_test]
-async fn a_rejected_refresh_flips_to_expired_and_stops_refreshing() {
+async fn a_rejected_refresh_is_reauth_required_naming_the_connection_and_stops_refreshing() {
     script_server("[[400, { error: 'invalid_grant' }]]", 0);
     let connection =
         Connection::from_json(expired_session(Some("rt-1")), JsValue::UNDEFINED).unwrap();
+    let error = settle(connection.access_token())
+        .await
+        .expect_err("rejected");
+    assert_eq!(string(&error, "code"), "reauth_required");
+    assert_eq!(string(&error, "connectionId"), "https://mcp.example/mcp");
+    assert!(string(&error, "message").contains("invalid_grant"));
+    assert_eq!(string(&connection.status(), "state"), "reauth_required");
     assert_eq!(
         rejection_code(connection.access_token()).await,
-        "invalid_grant"
-    );
-    assert_eq!(string(&connection.status(), "state"), "expired");
-    assert_eq!(
-        rejection_code(connection.access_token()).await,
-        "reconnect_needed"
+        "reauth_required"
     );
     assert_eq!(
         calls().length(),
@@ -355,4 +357,69 @@ async fn a_401_from_the_resource_refreshes_once_and_retries_with_the_new_token()
     assert_eq!(string(&calls.get(0), "authorization"), "Bearer old");
     assert!(string(&calls.get(1), "body").contains("grant_type=refresh_token"));
     assert_eq!(string(&calls.get(2), "authorization"), "Bearer at-2");
+}
+
+/// Storage carrying `sealKeys`, backed by `globalThis.saved`.
+fn sealed_storage(keys: &str) -> JsValue {
+    let storage = storage();
+    Reflect::set(&storage, &"sealKeys".into(), &js(keys)).unwrap();
+    storage
+}
+
+#[wasm_bindgen_test]
+async fn storage_with_seal_keys_keeps_only_sealed_values_and_refuses_foreign_ones() {
+    script_server(
+        &format!("[{}]", token_answer("at-sealed", Some("rt-sealed"), 3600)),
+        0,
+    );
+    let keys = "[{ id: 'k1', key: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }]";
+    let options = Object::new();
+    Reflect::set(&options, &"storage".into(), &sealed_storage(keys)).unwrap();
+    let connection = Connection::from_json(expired_session(Some("rt-1")), options.into()).unwrap();
+    let token = settle(connection.access_token()).await.expect("refreshed");
+    assert_eq!(token.as_string().as_deref(), Some("at-sealed"));
+    let at_rest = saved("https://mcp.example/mcp").expect("saved");
+    assert!(at_rest.starts_with("s1.k1."), "{at_rest}");
+    assert!(!at_rest.contains("rt-sealed") && !at_rest.contains("at-sealed"));
+
+    // The same keys read it back; a plaintext value or other keys are refused.
+    let with_keys = |keys: &str| {
+        js(&format!(
+            "({{ get: k => globalThis.saved.get(k), set: () => {{}}, remove: () => {{}}, sealKeys: {keys} }})"
+        ))
+    };
+    let again = settle(mcp_oauth_wasm::flow::load_connection(
+        "https://mcp.example/mcp".into(),
+        with_keys(keys),
+        None,
+    ))
+    .await
+    .expect("opens with the same keys");
+    let token = settle(call(&again, "accessToken").unchecked_into())
+        .await
+        .expect("a token");
+    assert_eq!(token.as_string().as_deref(), Some("at-sealed"));
+    js("globalThis.saved.set('https://other.example/mcp', JSON.stringify({ planted: true }))");
+    let code = rejection_code(mcp_oauth_wasm::flow::load_connection(
+        "https://other.example/mcp".into(),
+        with_keys(keys),
+        None,
+    ))
+    .await;
+    assert_eq!(code, "store_error");
+    let other = "[{ id: 'k1', key: 'BBECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' }]";
+    let code = rejection_code(mcp_oauth_wasm::flow::load_connection(
+        "https://mcp.example/mcp".into(),
+        with_keys(other),
+        None,
+    ))
+    .await;
+    assert_eq!(code, "store_error");
+    let code = rejection_code(mcp_oauth_wasm::flow::load_connection(
+        "https://mcp.example/mcp".into(),
+        with_keys("[{ id: 'k1', key: 'short' }]"),
+        None,
+    ))
+    .await;
+    assert_eq!(code, "invalid_seal_key");
 }

@@ -75,12 +75,18 @@ impl CodeGrant {
 
     /// The URL to open in the browser.
     pub fn authorization_url(&self) -> Url {
+        self.authorization_url_with_state(&self.expectation.state)
+    }
+
+    /// The authorization URL carrying `state` instead of the one drawn for this
+    /// grant (a sealed pending sign-in travels as the state itself).
+    pub(crate) fn authorization_url_with_state(&self, state: &str) -> Url {
         AuthorizationRequest {
             endpoint: &self.authorization_endpoint,
             client_id: &self.grant.client.client_id,
             redirect_uri: &self.redirect_uri,
             scope: self.grant.scope.as_deref(),
-            state: &self.expectation.state,
+            state,
             code_challenge: &pkce::s256_challenge(self.code_verifier.expose()),
             resource: self.grant.resource.as_deref(),
         }
@@ -95,6 +101,11 @@ impl CodeGrant {
     /// The `state` the callback must carry.
     pub fn state(&self) -> &str {
         &self.expectation.state
+    }
+
+    /// Expect `state` on the callback instead of the drawn one.
+    pub(crate) fn expect_state(&mut self, state: String) {
+        self.expectation.state = state;
     }
 
     /// The client in use.

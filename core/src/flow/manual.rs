@@ -201,6 +201,18 @@ impl ManualFlow {
         }
     }
 
+    /// The code grant waiting for its callback, taken out of the flow (web
+    /// backends keep it as a pending sign-in); the flow is given back when it is elsewhere.
+    pub(crate) fn into_code_grant(self: Box<Self>) -> Result<CodeGrant, Box<Self>> {
+        match *self {
+            Self {
+                step: Step::Authorizing(grant),
+                ..
+            } if grant.exchange_request().is_none() => Ok(*grant),
+            other => Err(Box::new(other)),
+        }
+    }
+
     /// The `state` the callback must carry, while waiting for it.
     pub fn pending_state(&self) -> Option<&str> {
         match &self.step {

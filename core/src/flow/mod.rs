@@ -121,6 +121,16 @@ impl Flow {
         }
     }
 
+    /// The code grant waiting for its callback, once the flow has reached
+    /// [`Action::Authorize`]; the flow is given back when it is elsewhere. A web
+    /// backend keeps the grant as a [`crate::pending::PendingSignIn`].
+    pub fn into_code_grant(self) -> Result<CodeGrant, Flow> {
+        match self {
+            Flow::Dynamic(f) => f.into_code_grant().map_err(Flow::Dynamic),
+            Flow::Manual(f) => f.into_code_grant().map_err(Flow::Manual),
+        }
+    }
+
     /// The `state` the callback must carry, once the flow is waiting for it. Hosts
     /// use it to route callbacks to pending flows.
     pub fn pending_state(&self) -> Option<&str> {

@@ -57,4 +57,32 @@ impl TokenStore for MemoryStore {
         };
         Ok(Some(StoreLock::new(mutex.lock_owned().await)))
     }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.entries().remove(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn of_many_concurrent_takes_exactly_one_gets_the_value() {
+        let store = Arc::new(MemoryStore::new());
+        store.set("pending/s", "record".into()).await.unwrap();
+        let takers: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.take("pending/s").await.unwrap() })
+            })
+            .collect();
+        let mut got = 0;
+        for taker in takers {
+            got += usize::from(taker.await.unwrap().is_some());
+        }
+        assert_eq!(got, 1);
+        assert_eq!(store.get("pending/s").await.unwrap(), None);
+    }
 }

@@ -5,7 +5,9 @@
 //! JavaScript callbacks). Keys are namespaced: `session/<connection id>` holds a
 //! connection's grant and tokens, `client/<issuer>` a client registered with that
 //! authorization server (credentials are never reused with another issuer).
-//! [`Stored`] puts typed accessors on top.
+//! `pending/<state>` holds a web backend's sign-in waiting for its callback.
+//! [`Stored`] puts typed accessors on top; [`SealedStore`] encrypts every value
+//! of any store.
 //!
 //! A store shared by several processes or instances may offer a lock
 //! ([`TokenStore::lock`]): the engine holds `session/<connection id>` around a
@@ -14,12 +16,23 @@
 //! time (RFC 9700 §4.14.2: servers that rotate refresh tokens revoke the whole
 //! grant when a used one comes back). [`FileStore`] locks with an OS file lock,
 //! [`MemoryStore`] within the process.
+//!
+//! A store may also take a value atomically ([`TokenStore::take`]: a pending
+//! sign-in is burned before its code is exchanged, so a replayed callback finds
+//! nothing) and be told when a value may be forgotten
+//! ([`TokenStore::set_expiring`]).
 
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sealed;
 
 pub use file::{FileStore, MovedAside};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use sealed::SealedStore;
 
 use crate::error::StoreError;
 use crate::preset::Preset;
@@ -79,6 +92,43 @@ pub trait TokenStore: Send + Sync {
     async fn lock(&self, key: &str) -> Result<Option<StoreLock>, StoreError> {
         let _ = key;
         Ok(None)
+    }
+
+    /// Removes `key` and returns what it held, in one step: of any number of
+    /// callers taking the same key, at most one gets the value. Pending sign-ins
+    /// are burned this way before their code is exchanged.
+    ///
+    /// The default reads and deletes under [`TokenStore::lock`], and refuses when
+    /// the store has no lock: without one it could not promise atomicity to
+    /// other processes. Stores with a native "delete returning" implement it
+    /// directly.
+    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let Some(_lock) = self.lock(&format!("take/{key}")).await? else {
+            return Err(StoreError::Backend(
+                "this token store can neither take a value atomically nor lock; \
+                 implement take (or lock) to keep pending sign-ins in it"
+                    .into(),
+            ));
+        };
+        let value = self.get(key).await?;
+        if value.is_some() {
+            self.delete(key).await?;
+        }
+        Ok(value)
+    }
+
+    /// Stores `value` under `key` like [`TokenStore::set`], telling the store it
+    /// may forget it after `expires_at` (seconds since the epoch). Pending
+    /// sign-ins are written this way so that abandoned ones do not pile up. The
+    /// default keeps the value until it is deleted.
+    async fn set_expiring(
+        &self,
+        key: &str,
+        value: String,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let _ = expires_at;
+        self.set(key, value).await
     }
 }
 
