@@ -840,5 +840,4 @@ module.exports.OAuthClient = nativeBinding.OAuthClient
 module.exports.ResponseBody = nativeBinding.ResponseBody
 module.exports.callbackPage = nativeBinding.callbackPage
 module.exports.generateSealKey = nativeBinding.generateSealKey
-module.exports.nativeAccessTokenNanos = nativeBinding.nativeAccessTokenNanos
 module.exports.server = nativeBinding.server

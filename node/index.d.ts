@@ -15,6 +15,30 @@ export interface Connection {
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 }
 
+/** An OAuth request of a sign-in and the status it got. */
+export interface ProgressRequest {
+  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata, `revocation` signs out (RFC 7009). */
+  step: 'probe' | 'discovery' | 'registration' | 'token' | 'revocation'
+  method: 'GET' | 'POST'
+  url: string
+  status: number
+}
+
+/**
+ * One step of a sign-in or token refresh, as `onProgress` receives it (the same
+ * events in the browser package). Never carries a secret.
+ */
+export type ProgressEvent =
+  | ProgressRequest
+  /** The authorization URL is being opened. */
+  | { step: 'authorize'; url: string }
+  /** A callback arrived: accepted, or ignored (it does not belong to this sign-in; the sign-in keeps waiting). */
+  | { step: 'callback'; accepted: boolean; reason?: string }
+  /** Signed in. `expiresAt`: when the access token expires, in milliseconds since the epoch. */
+  | { step: 'signed_in'; issuer: string; clientId: string; scope?: string; expiresAt?: number }
+  /** A token refresh finished; a failed one carries the error `code` (`reauth_required` when the server refused it; the status says the same). */
+  | { step: 'refresh'; ok: boolean; expiresAt?: number; code?: string }
+
 export declare namespace server {
   /**
    * What every `server.*` refusal carries besides `message`. Authorization
@@ -58,14 +82,19 @@ export declare class Connection {
   /** The name this connection's tokens are stored under. */
   get id(): string
   /**
-   * A valid access token, refreshed first if it expires within a minute.
-   * Concurrent callers share one refresh. Rejects with `code:
-   * 'reauth_required'` and this connection's `connectionId` when only
-   * signing in again can help (the message says why, e.g. `invalid_grant`).
+   * A valid access token, refreshed first when it is due. A token at hand is
+   * answered at once (an already resolved promise, no thread hop); only a
+   * due refresh runs on the addon's runtime, and concurrent callers share it.
+   * Rejects with `code: 'reauth_required'` and this connection's
+   * `connectionId` when only signing in again can help (the message says
+   * why, e.g. `invalid_grant`).
    */
   accessToken(): Promise<string>
-  /** What a UI should show. */
-  status(): Promise<ConnectionStatus>
+  /**
+   * What a UI should show, right now (while a refresh is in flight: the state
+   * before it).
+   */
+  status(): ConnectionStatus
   /** Refreshes the access token now, whatever its expiry, and returns the new one. */
   refresh(): Promise<string>
   /**
@@ -290,14 +319,6 @@ export interface ManualConnectOptions {
   connectionId?: string
 }
 
-/**
- * Diagnostics for the benchmark: the mean cost, in nanoseconds, of
- * `iterations` calls of the native `Connection::access_token()` on a valid
- * token, measured inside Rust (no N-API crossing), to set beside the cost of
- * `connection.accessToken()` from JavaScript.
- */
-export declare function nativeAccessTokenNanos(connection: Connection, iterations: number): Promise<number>
-
 /** How to build an `OAuthClient`. */
 export interface OAuthClientOptions {
   /** The app's name, shown on consent screens and sent at registration. */
@@ -343,6 +364,12 @@ export interface OAuthClientOptions {
    * milliseconds (default: 5 minutes); then `connect` fails with `code: 'timeout'`.
    */
   callbackTimeoutMs?: number
+  /**
+   * Called with each step of a sign-in or token refresh (probe, discovery,
+   * registration, authorize, callback, token, signed_in, refresh), in order,
+   * for a UI or a log. Never given a secret.
+   */
+  onProgress?: (event: ProgressEvent) => void
   /**
    * When a request gets a `401` that no refresh can fix, sign in again right
    * away instead of failing with `code: 'reauth_required'` (default: false).

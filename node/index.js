@@ -63,4 +63,8 @@ Object.defineProperty(binding.Connection.prototype, 'fetch', {
   },
 })
 
-module.exports = binding
+// The benchmark helpers (node/bench/) stay in binding.js: not part of the package.
+const api = { ...binding }
+delete api.benchAccessTokenOnRuntime
+delete api.benchNativeAccessTokenNanos
+module.exports = api

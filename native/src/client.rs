@@ -12,7 +12,9 @@ use crate::web::PendingMode;
 use mcp_oauth_core::assertion;
 use mcp_oauth_core::dpop::{self, DpopKey};
 use mcp_oauth_core::entropy::OsEntropy;
-use mcp_oauth_core::flow::{Action, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow};
+use mcp_oauth_core::flow::{
+    Action, Discovered, DynamicConfig, DynamicFlow, Flow, ManualConfig, ManualFlow,
+};
 use mcp_oauth_core::inspect::{InspectAction, Inspection, ServerInfo};
 use mcp_oauth_core::network::NetworkPolicy;
 use mcp_oauth_core::pending::DEFAULT_TTL_SECS;
@@ -350,9 +352,11 @@ impl OAuthClient {
         preset: Preset,
         challenge: Option<BearerChallenge>,
     ) -> Result<Connection, Error> {
-        let session = self.inner.sign_in(&preset, challenge).await?;
-        self.inner.remember(&preset, &session).await?;
-        Ok(Connection::new(self.inner.clone(), preset, session))
+        let signed_in = self.inner.sign_in_reusing(&preset, challenge, None).await?;
+        self.inner.remember(&preset, &signed_in.session).await?;
+        let connection = Connection::new(self.inner.clone(), preset, signed_in.session);
+        connection.keep_discovery(signed_in.discovered);
+        Ok(connection)
     }
 
     /// The stored connection named `connection_id` (by default the server URL),
@@ -397,6 +401,13 @@ impl OAuthClient {
 /// valid loopback URI that nothing listens on and no request ever names.
 const UNUSED_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
+/// A completed interactive sign-in.
+pub(crate) struct SignedIn {
+    pub(crate) session: Session,
+    /// What its discovery found, for a step-up to reuse.
+    pub(crate) discovered: Option<Discovered>,
+}
+
 /// Store key of the clients registered so far, by issuer.
 const CLIENTS_KEY: &str = "clients";
 
@@ -420,18 +431,37 @@ impl ClientInner {
         preset: &Preset,
         challenge: Option<BearerChallenge>,
     ) -> Result<Session, Error> {
+        Ok(self.sign_in_reusing(preset, challenge, None).await?.session)
+    }
+
+    /// [`ClientInner::sign_in`], starting from metadata discovered moments before
+    /// when core finds it reusable (a step-up), and handing on what it discovered.
+    pub(crate) async fn sign_in_reusing(
+        &self,
+        preset: &Preset,
+        challenge: Option<BearerChallenge>,
+        discovered: Option<Discovered>,
+    ) -> Result<SignedIn, Error> {
         if !preset.is_interactive() {
             // No browser, so no callback: the redirect URI is never used.
-            let flow = self
-                .new_flow(preset, UNUSED_REDIRECT_URI, challenge)
+            let mut flow = self
+                .new_flow(preset, UNUSED_REDIRECT_URI, challenge, discovered)
                 .await?;
-            return self.drive(flow, None).await;
+            let session = self.drive_flow(&mut flow, None).await?;
+            return Ok(SignedIn {
+                session,
+                discovered: flow.discovered(),
+            });
         }
         let listener = LoopbackListener::bind(self.callback_port).await?;
-        let flow = self
-            .new_flow(preset, &listener.redirect_uri(), challenge)
+        let mut flow = self
+            .new_flow(preset, &listener.redirect_uri(), challenge, discovered)
             .await?;
-        self.drive(flow, Some(listener)).await
+        let session = self.drive_flow(&mut flow, Some(listener)).await?;
+        Ok(SignedIn {
+            session,
+            discovered: flow.discovered(),
+        })
     }
 
     async fn registered_clients(&self) -> Result<ClientsByIssuer, Error> {
@@ -453,6 +483,7 @@ impl ClientInner {
         preset: &Preset,
         redirect_uri: &str,
         challenge: Option<BearerChallenge>,
+        discovered: Option<Discovered>,
     ) -> Result<Flow, Error> {
         let flow = match preset {
             Preset::Dynamic(p) => {
@@ -491,7 +522,15 @@ impl ClientInner {
                         DpopKey::generate(&mut OsEntropy).map_err(mcp_oauth_core::Error::from)?,
                     );
                 }
-                Flow::from(DynamicFlow::new(config, &mut OsEntropy)?)
+                match discovered {
+                    Some(discovered) => Flow::from(DynamicFlow::reusing(
+                        config,
+                        discovered,
+                        &mut OsEntropy,
+                        now,
+                    )?),
+                    None => Flow::from(DynamicFlow::new(config, &mut OsEntropy)?),
+                }
             }
             Preset::Manual(p) => Flow::from(ManualFlow::new(
                 ManualConfig {
@@ -616,16 +655,17 @@ impl ClientInner {
         }
     }
 
-    /// Runs a flow to the end. `listener` receives the callback when the flow
-    /// needs one; without it (web backends) the flow must be past that point.
-    pub(crate) async fn drive(
+    /// Runs a flow to the end, leaving the finished flow with the caller (a
+    /// step-up reuses what it discovered). `listener` receives the callback when
+    /// the flow needs one; without it the flow must be past that point.
+    async fn drive_flow(
         &self,
-        mut flow: Flow,
+        flow: &mut Flow,
         mut listener: Option<LoopbackListener>,
     ) -> Result<Session, Error> {
         loop {
             match flow.next_action() {
-                Action::Send(request) => self.send(&mut flow, request).await?,
+                Action::Send(request) => self.send(flow, request).await?,
                 Action::Authorize { url, .. } => {
                     let listener =
                         listener

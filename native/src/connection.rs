@@ -19,6 +19,7 @@ use crate::preset::Preset;
 use crate::progress::Progress;
 use mcp_oauth_core::dpop;
 use mcp_oauth_core::entropy::OsEntropy;
+use mcp_oauth_core::flow::Discovered;
 use mcp_oauth_core::http::HttpResponse;
 use mcp_oauth_core::resource::{Credentials, ResourceAnswer, ResourceExchange, ResourcePolicy};
 use mcp_oauth_core::scope;
@@ -27,7 +28,7 @@ use mcp_oauth_core::www_authenticate::BearerChallenge;
 use mcp_oauth_core::Secret;
 use reqwest::header::{HeaderName, HeaderValue};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -46,6 +47,13 @@ struct ConnectionInner {
     preset: Preset,
     /// Held across a refresh, which is what makes concurrent callers share one.
     session: Arc<Mutex<Session>>,
+    /// The session as of its last change, readable without waiting for `session`
+    /// (which a refresh holds across its I/O): what [`Connection::access_token_now`]
+    /// and [`Connection::status_now`] answer from.
+    published: RwLock<Arc<Session>>,
+    /// What the sign-in (or last step-up) discovered, which a step-up moments
+    /// later reuses instead of fetching the same metadata again.
+    discovered: std::sync::Mutex<Option<Discovered>>,
     /// The last save of the session failed (the store was unavailable), so the
     /// store may hold a refresh token the server has since rotated away; the next
     /// `access_token()` saves again.
@@ -66,7 +74,9 @@ impl Connection {
             inner: Arc::new(ConnectionInner {
                 client,
                 preset,
+                published: RwLock::new(Arc::new(session.clone())),
                 session: Arc::new(Mutex::new(session)),
+                discovered: std::sync::Mutex::new(None),
                 unsaved: AtomicBool::new(false),
             }),
         }
@@ -89,6 +99,55 @@ impl Connection {
             .lock()
             .await
             .status(self.inner.client.now())
+    }
+
+    /// [`Connection::status`] without waiting: while a refresh is in flight it
+    /// describes the session as it was before.
+    pub fn status_now(&self) -> Status {
+        self.published().status(self.inner.client.now())
+    }
+
+    /// The access token, if it can be handed out right now without any I/O: it is
+    /// not due for a refresh and the last save of the session succeeded. `None`
+    /// means "use [`Connection::access_token`]", which refreshes (or reports why
+    /// it cannot). Never blocks: hosts that cross a thread boundary for every
+    /// async call (Node through N-API) answer most calls from here.
+    pub fn access_token_now(&self) -> Option<Secret> {
+        if self.inner.unsaved.load(Ordering::SeqCst) {
+            return None;
+        }
+        let session = self.published();
+        match session.decide(self.inner.client.now()) {
+            TokenDecision::Use => Some(session.tokens.access_token.clone()),
+            TokenDecision::Refresh | TokenDecision::ReconnectNeeded => None,
+        }
+    }
+
+    fn published(&self) -> Arc<Session> {
+        // A poisoned lock still holds a whole session: every write replaces it.
+        let published = self.inner.published.read();
+        Arc::clone(&published.unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Keeps what a sign-in discovered, for a step-up to reuse.
+    pub(crate) fn keep_discovery(&self, discovered: Option<Discovered>) {
+        *self
+            .inner
+            .discovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = discovered;
+    }
+
+    fn kept_discovery(&self) -> Option<Discovered> {
+        self.inner
+            .discovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn publish(&self, session: &Session) {
+        self.inner.publish(session);
     }
 
     /// A valid access token, refreshed first if it expires soon. Concurrent callers
@@ -143,7 +202,10 @@ impl Connection {
     async fn token_after_401(&self, rejected: &Secret) -> Result<Secret, Error> {
         let mut session = Arc::clone(&self.inner.session).lock_owned().await;
         let now = self.inner.client.now();
-        match session.on_unauthorized(rejected, now) {
+        let decision = session.on_unauthorized(rejected, now);
+        // The rejected token may just have been marked dead.
+        self.publish(&session);
+        match decision {
             TokenDecision::Use => Ok(session.tokens.access_token.clone()),
             TokenDecision::Refresh => {
                 self.renew(session, Renewal::Rejected(rejected.clone()))
@@ -218,18 +280,22 @@ impl Connection {
             "step-up authorization"
         );
         let preset = self.inner.preset.with_scope(wanted);
-        // The challenge names the PRM, so discovery can skip the probe. The lock is
-        // not held while the user is in the browser: other requests keep using the
-        // current token until the wider one arrives.
-        let fresh = self
+        // The challenge names the PRM, so discovery can skip the probe, and core
+        // reuses the metadata found moments before when it still applies. The lock
+        // is not held while the user is in the browser: other requests keep using
+        // the current token until the wider one arrives.
+        let signed_in = self
             .inner
             .client
-            .sign_in(&preset, Some(challenge.clone()))
+            .sign_in_reusing(&preset, Some(challenge.clone()), self.kept_discovery())
             .await?;
+        let fresh = signed_in.session;
+        self.keep_discovery(signed_in.discovered);
         self.inner
             .client
             .remember(&self.inner.preset, &fresh)
             .await?;
+        self.publish(&fresh);
         *self.inner.session.lock().await = fresh;
         Ok(())
     }
@@ -250,6 +316,7 @@ impl Connection {
             .remember(&self.inner.preset, &fresh)
             .await?;
         let token = fresh.tokens.access_token.clone();
+        self.publish(&fresh);
         *self.inner.session.lock().await = fresh;
         Ok(token)
     }
@@ -392,6 +459,15 @@ impl ConnectionInner {
         self.preset.connection_id()
     }
 
+    /// Makes `session` what the synchronous readers see.
+    fn publish(&self, session: &Session) {
+        let fresh = Arc::new(session.clone());
+        *self
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+
     /// Under the store's lock: re-reads the stored session, uses a token another
     /// process obtained meanwhile, and otherwise refreshes and saves before the
     /// lock is released.
@@ -423,6 +499,9 @@ impl ConnectionInner {
             Renewal::Forced if session.tokens.access_token != ours => TokenDecision::Use,
             Renewal::Forced => TokenDecision::Refresh,
         };
+        // The session may now hold another process's tokens, or a rejected one
+        // marked dead.
+        self.publish(&session);
         match decision {
             TokenDecision::Use => {
                 if session.tokens.access_token != ours {
@@ -498,6 +577,7 @@ impl ConnectionInner {
     }
 
     async fn persist(&self, session: &Session) -> Result<(), Error> {
+        self.publish(session);
         let saved = self
             .client
             .store

@@ -48,7 +48,9 @@ pub enum Progress {
         /// When the new access token expires.
         expires_at: Option<u64>,
     },
-    /// A refresh failed; the connection's status is now expired.
+    /// A refresh failed; the connection's status is now expired (the server
+    /// could not be reached: the next use tries again) or `reauth_required`
+    /// (the server refused it).
     RefreshFailed {
         /// The stable error code.
         code: &'static str,

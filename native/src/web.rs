@@ -28,6 +28,7 @@ use crate::client::{ClientInner, OAuthClient};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::preset::Preset;
+use crate::progress::Progress;
 use mcp_oauth_core::dpop;
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::Action;
@@ -87,7 +88,7 @@ impl OAuthClient {
             return Err(mcp_oauth_core::Error::from(SignInError::NoSubject).into());
         }
         let inner = &self.inner;
-        let mut flow = inner.new_flow(&preset, redirect_uri, None).await?;
+        let mut flow = inner.new_flow(&preset, redirect_uri, None, None).await?;
         loop {
             match flow.next_action() {
                 Action::Send(request) => inner.send(&mut flow, request).await?,
@@ -158,6 +159,9 @@ impl OAuthClient {
         let finish = async {
             let (preset, mut exchange) =
                 record.complete(callback_url, &state, subject, inner.now())?;
+            // The same progress as a desktop sign-in from here on: the callback,
+            // the code exchange, then signed in (from `remember`).
+            inner.emit(Progress::CallbackAccepted);
             // A sign-in that began bound to a DPoP key proves the exchange with
             // it, and answers the token endpoint's nonce challenge once.
             let mut retried = false;

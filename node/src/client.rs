@@ -52,6 +52,11 @@ pub struct OAuthClientOptions {
     /// How long a sign-in waits for the user to finish in the browser, in
     /// milliseconds (default: 5 minutes); then `connect` fails with `code: 'timeout'`.
     pub callback_timeout_ms: Option<u32>,
+    /// Called with each step of a sign-in or token refresh (probe, discovery,
+    /// registration, authorize, callback, token, signed_in, refresh), in order,
+    /// for a UI or a log. Never given a secret.
+    #[napi(ts_type = "(event: ProgressEvent) => void")]
+    pub on_progress: Option<Callback<serde_json::Value>>,
     /// When a request gets a `401` that no refresh can fix, sign in again right
     /// away instead of failing with `code: 'reauth_required'` (default: false).
     pub reauthorize_on_unauthorized: Option<bool>,
@@ -229,6 +234,9 @@ impl OAuthClient {
         }
         if let Some(open) = options.open_browser {
             builder = builder.opener(JsOpener::new(open, browser_failures.clone()));
+        }
+        if let Some(callback) = options.on_progress {
+            builder = builder.observer(crate::progress::observer(callback));
         }
         if let Some(port) = options.callback_port {
             builder = builder.callback_port(port);

@@ -143,31 +143,25 @@ impl Connection {
         self.inner.id().to_owned()
     }
 
-    /// A valid access token, refreshed first if it expires within a minute.
-    /// Concurrent callers share one refresh. Rejects with `code:
-    /// 'reauth_required'` and this connection's `connectionId` when only
-    /// signing in again can help (the message says why, e.g. `invalid_grant`).
+    /// A valid access token, refreshed first when it is due. A token at hand is
+    /// answered at once (an already resolved promise, no thread hop); only a
+    /// due refresh runs on the addon's runtime, and concurrent callers share it.
+    /// Rejects with `code: 'reauth_required'` and this connection's
+    /// `connectionId` when only signing in again can help (the message says
+    /// why, e.g. `invalid_grant`).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn access_token<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
-        let connection = self.inner.clone();
-        spawn(
-            env,
-            None,
-            async move { connection.access_token().await },
-            |_, token| Ok(token.expose().to_owned()),
-        )
+        match self.inner.access_token_now() {
+            Some(token) => PromiseRaw::resolve(env, token.expose().to_owned()),
+            None => access_token_on_runtime(env, &self.inner),
+        }
     }
 
-    /// What a UI should show.
-    #[napi(ts_return_type = "Promise<ConnectionStatus>")]
-    pub fn status<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ConnectionStatus>> {
-        let connection = self.inner.clone();
-        spawn(
-            env,
-            None,
-            async move { Ok(connection.status().await) },
-            |_, status| Ok(status_to_js(status)),
-        )
+    /// What a UI should show, right now (while a refresh is in flight: the state
+    /// before it).
+    #[napi]
+    pub fn status(&self) -> ConnectionStatus {
+        status_to_js(self.inner.status_now())
     }
 
     /// Refreshes the access token now, whatever its expiry, and returns the new one.
@@ -265,12 +259,37 @@ fn to_reqwest(env: &Env, request: HttpRequestInit) -> Result<reqwest::Request> {
     Ok(out)
 }
 
-/// Diagnostics for the benchmark: the mean cost, in nanoseconds, of
-/// `iterations` calls of the native `Connection::access_token()` on a valid
-/// token, measured inside Rust (no N-API crossing), to set beside the cost of
-/// `connection.accessToken()` from JavaScript.
-#[napi(ts_return_type = "Promise<number>")]
-pub fn native_access_token_nanos<'env>(
+/// `Connection::access_token()` on the addon's runtime: the path of a due
+/// refresh, and of every call before the synchronous fast path existed.
+fn access_token_on_runtime<'env>(
+    env: &'env Env,
+    connection: &mcp_oauth::Connection,
+) -> Result<PromiseRaw<'env, String>> {
+    let connection = connection.clone();
+    spawn(
+        env,
+        None,
+        async move { connection.access_token().await },
+        |_, token| Ok(token.expose().to_owned()),
+    )
+}
+
+/// Benchmark only (`node/bench/access-token.mjs`; not in `index.d.ts`, not
+/// exported by the package): `connection.accessToken()` forced through the
+/// addon's runtime, as a due refresh goes, to set beside the fast path.
+#[napi(skip_typescript, js_name = "benchAccessTokenOnRuntime")]
+pub fn bench_access_token_on_runtime<'env>(
+    env: &'env Env,
+    connection: &Connection,
+) -> Result<PromiseRaw<'env, String>> {
+    access_token_on_runtime(env, &connection.inner)
+}
+
+/// Benchmark only (as above): the mean cost, in nanoseconds, of `iterations`
+/// calls of the native `Connection::access_token()` on a valid token, measured
+/// inside Rust (no N-API crossing), to set beside the JavaScript figures.
+#[napi(skip_typescript, js_name = "benchNativeAccessTokenNanos")]
+pub fn bench_native_access_token_nanos<'env>(
     env: &'env Env,
     connection: &Connection,
     iterations: u32,

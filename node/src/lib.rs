@@ -11,6 +11,7 @@
 //!   (`index.js`) is built.
 //! - [`store::JsStore`] and [`opener::JsOpener`]: JavaScript callbacks (a token
 //!   store, `shell.openExternal`) called through thread-safe functions.
+//! - [`progress`]: `onProgress`, the sign-in and refresh steps as JavaScript events.
 //! - [`web`]: web backends: `begin` / `complete` on the backend's own callback
 //!   URL, `callbackPage()` for the popup, `generateSealKey()`.
 //! - [`error`]: every rejection is a JavaScript `Error` with a stable `code`.
@@ -22,6 +23,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod opener;
+pub mod progress;
 pub mod server;
 pub mod store;
 pub mod web;

@@ -1,6 +1,6 @@
 // Type-checked with `tsc --noEmit -p test/tsconfig.json` (never run): uses every
 // public function and option the way an Electron main process would.
-import { OAuthClient, Connection, type ConnectionStatus, type TokenStoreCallbacks } from '../index.js'
+import { OAuthClient, Connection, type ConnectionStatus, type ProgressEvent, type TokenStoreCallbacks } from '../index.js'
 
 const secrets = new Map<string, string>()
 const store: TokenStoreCallbacks = {
@@ -22,6 +22,12 @@ export async function example(openExternal: (url: string) => Promise<void>): Pro
     callbackPort: 33418,
     callbackTimeoutMs: 120_000,
     reauthorizeOnUnauthorized: false,
+    onProgress: (event: ProgressEvent) => {
+      // The union narrows on `step`.
+      if (event.step === 'discovery') console.log(event.method, event.url, event.status)
+      else if (event.step === 'signed_in') console.log(event.issuer, event.clientId, event.expiresAt)
+      else if (event.step === 'refresh' && !event.ok) console.log(event.code)
+    },
   })
   const fileClient = new OAuthClient({ clientName: 'My App', storePath: '/tmp/tokens.json' })
   const controller = new AbortController()
@@ -44,7 +50,7 @@ export async function example(openExternal: (url: string) => Promise<void>): Pro
     issuer: 'https://auth.example.com',
   })
   const token: string = await dynamic.accessToken()
-  const status: ConnectionStatus = await manual.status()
+  const status: ConnectionStatus = manual.status()
   if (status.state === 'connected' && status.expiresAt !== undefined) new Date(status.expiresAt)
   const response: Response = await dynamic.fetch('https://mcp.example.com/mcp', { method: 'POST', body: '{}' })
   const fetchLike: typeof fetch = dynamic.fetch

@@ -95,6 +95,20 @@ test('sealed mode: nothing kept between begin and complete; a replay is refused 
   assert.deepEqual([...bStore.map.entries()], before, 'nothing stored')
 })
 
+test('begin and complete report the steps of a sign-in to onProgress, as connect does', async () => {
+  const began = []
+  const completed = []
+  const a = backend({ store: store(), pendingSignIns: 'sealed', onProgress: (event) => began.push(event) })
+  const b = backend({ store: store(), pendingSignIns: 'sealed', onProgress: (event) => completed.push(event) })
+  const callbackUrl = await browser(await begin(a))
+  await b.complete({ callbackUrl, subject: 'user-42' })
+  // Events reach JavaScript through a thread-safe function: wait for the last.
+  for (let i = 0; i < 100 && !completed.some((e) => e.step === 'signed_in'); i++) await sleep(20)
+  const steps = (events) => events.map((e) => (e.step === 'callback' ? `callback ${e.accepted}` : e.status ? `${e.step} ${e.status}` : e.step))
+  assert.deepEqual(steps(began), ['probe 401', 'discovery 200', 'discovery 200', 'registration 201'])
+  assert.deepEqual(steps(completed), ['callback true', 'token 200', 'signed_in'])
+})
+
 test('forged, expired and cross-user callbacks fail with their own codes and store nothing', async () => {
   for (const pendingSignIns of ['stored', 'sealed']) {
     const shared = store()

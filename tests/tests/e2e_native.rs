@@ -318,6 +318,56 @@ fn access_token_refreshes_before_expiry_and_follows_rotation() {
 }
 
 #[test]
+fn access_token_now_answers_without_io_until_a_refresh_is_due() {
+    run(async {
+        let server = start(TestServerConfig {
+            access_token_lifetime_secs: 600,
+            ..TestServerConfig::default()
+        })
+        .await;
+        let time = TestClock::default();
+        let client = builder().clock(time.clock()).build().expect("client");
+        let connection = client
+            .connect(Preset::dynamic(server.mcp_url().as_str()))
+            .await
+            .expect("connect");
+        let first = connection.access_token().await.expect("token");
+        let now = connection
+            .access_token_now()
+            .expect("a valid token at hand");
+        assert_eq!(now.expose(), first.expose());
+        assert!(matches!(connection.status_now(), Status::Connected { .. }));
+
+        time.advance(600);
+        assert!(
+            connection.access_token_now().is_none(),
+            "due for a refresh: only the async path may answer"
+        );
+        assert_eq!(server.count("POST", "/token"), 1, "and it sent nothing");
+        let refreshed = connection.access_token().await.expect("refreshed");
+        assert_ne!(refreshed.expose(), first.expose());
+        assert_eq!(
+            connection
+                .access_token_now()
+                .expect("the new token")
+                .expose(),
+            refreshed.expose()
+        );
+
+        // A token the resource rejects is no longer handed out synchronously.
+        server.expire_access_tokens();
+        let before = server.count("POST", "/token");
+        assert!(!tool_names(&connection, &server).await.is_empty());
+        assert_eq!(server.count("POST", "/token"), before + 1);
+        let current = connection
+            .access_token_now()
+            .expect("the token after the 401");
+        assert_ne!(current.expose(), refreshed.expose());
+        server.shutdown().await;
+    });
+}
+
+#[test]
 fn a_rejected_token_is_refreshed_once_and_the_request_retried() {
     run(async {
         let server = start(TestServerConfig::default()).await;
@@ -353,6 +403,8 @@ fn a_refused_refresh_requires_reauth_and_keeps_the_grant() {
         assert_eq!(error.code(), "reauth_required", "{error}");
         assert!(error.to_string().contains("invalid_grant"), "{error}");
         assert_eq!(connection.status().await, Status::ReauthRequired);
+        assert_eq!(connection.status_now(), Status::ReauthRequired);
+        assert!(connection.access_token_now().is_none());
         // Everything but the usable token is kept, for a Reconnect button.
         assert_eq!(connection.session().await.grant.issuer, issuer_before);
         let stored = client
@@ -390,6 +442,14 @@ fn insufficient_scope_steps_up_through_a_new_authorization() {
             "{after}"
         );
         assert_eq!(server.count("GET", "/authorize"), 2);
+        // The step-up reused the metadata the sign-in had just read.
+        let metadata_reads = paths(&server)
+            .into_iter()
+            .filter(|p| {
+                p.starts_with("GET /.well-known/") || p.starts_with("GET /resource-metadata")
+            })
+            .count();
+        assert_eq!(metadata_reads, 2, "{:?}", paths(&server));
         server.shutdown().await;
     });
 }
@@ -615,6 +675,9 @@ fn a_refresh_the_store_could_not_save_is_saved_on_the_next_call() {
         time.advance(7200);
         let error = connection.access_token().await.expect_err("save fails");
         assert_eq!(error.code(), "store_error", "{error}");
+        // Not saved: the synchronous path leaves the call to the async one, which
+        // tries to save again.
+        assert!(connection.access_token_now().is_none());
         // The rotated grant lives on in memory: the next call does not refresh again.
         let token = connection.access_token().await.expect("in-memory token");
         assert_eq!(server.count("POST", "/token"), 2);
@@ -622,6 +685,10 @@ fn a_refresh_the_store_could_not_save_is_saved_on_the_next_call() {
         store.refuse_writes.store(false, Ordering::SeqCst);
         assert_eq!(
             connection.access_token().await.expect("token").expose(),
+            token.expose()
+        );
+        assert_eq!(
+            connection.access_token_now().expect("saved now").expose(),
             token.expose()
         );
         // A fresh client reading the store gets the rotated refresh token, and can refresh.

@@ -9,12 +9,14 @@ use mcp_oauth::client::Clock;
 use mcp_oauth::core::seal::{SealKey, SealKeys};
 use mcp_oauth::core::session::Status;
 use mcp_oauth::store::{FileStore, MemoryStore, TokenStore};
-use mcp_oauth::{Connection, OAuthClient, OAuthClientBuilder, PendingMode, Preset, StartedSignIn};
+use mcp_oauth::{
+    Connection, OAuthClient, OAuthClientBuilder, PendingMode, Preset, Progress, StartedSignIn,
+};
 use mcp_oauth_tests::{TestServer, TestServerConfig};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -223,6 +225,57 @@ fn sealed_mode_needs_no_record_and_a_replay_is_refused_by_the_authorization_serv
         assert_eq!(error.code(), "invalid_grant", "{error}");
         assert_eq!(error.connection_id(), Some(CONNECTION));
         assert_eq!(contents(store_b.as_ref()).await, stored, "nothing stored");
+        server.shutdown().await;
+    });
+}
+
+#[test]
+fn begin_and_complete_report_the_steps_of_a_desktop_sign_in() {
+    run(async {
+        let server = TestServer::start(TestServerConfig::default())
+            .await
+            .expect("server");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&events);
+        let client = backend(Arc::new(MemoryStore::new()), PendingMode::Sealed)
+            .observer(move |event: &Progress| seen.lock().expect("events").push(event.clone()))
+            .build()
+            .expect("client");
+        let started = client
+            .begin(preset(&server), REDIRECT, USER)
+            .await
+            .expect("begin");
+        let callback = browser(&started).await;
+        client.complete(&callback, USER).await.expect("complete");
+
+        let steps: Vec<String> = events
+            .lock()
+            .expect("events")
+            .iter()
+            .map(|event| match event {
+                Progress::Request {
+                    purpose, status, ..
+                } => format!("{purpose:?} {status}"),
+                Progress::CallbackAccepted => "callback accepted".into(),
+                Progress::SignedIn { client_id, .. } => {
+                    assert!(!client_id.is_empty());
+                    "signed in".into()
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "Probe 401",
+                "ResourceMetadata 200",
+                "AuthorizationServerMetadata 200",
+                "Registration 201",
+                "callback accepted",
+                "Token 200",
+                "signed in",
+            ],
+        );
         server.shutdown().await;
     });
 }

@@ -22,7 +22,7 @@ const options = { serverUrl, redirectUri, clientName: "mcp-oauth browser demo", 
 
 async function showConnected(connection) {
   const { state, expiresAt } = connection.status();
-  const until = expiresAt ? ` until ${new Date(expiresAt * 1000).toLocaleTimeString()}` : "";
+  const until = expiresAt ? ` until ${new Date(expiresAt).toLocaleTimeString()}` : "";
   show(state === "connected" ? "working" : "error", `${state}${until}; listing tools…`);
   const response = await connection.fetch(serverUrl, {
     method: "POST",

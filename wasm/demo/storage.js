@@ -1,9 +1,9 @@
 // The demo keeps connections in localStorage; a real app may use IndexedDB or
-// its backend. The SDK only calls get / set / remove.
+// its backend. The SDK only calls get / set / delete.
 export const storage = {
   get: (key) => localStorage.getItem(`mcp-oauth:${key}`),
   set: (key, value) => localStorage.setItem(`mcp-oauth:${key}`, value),
-  remove: (key) => localStorage.removeItem(`mcp-oauth:${key}`),
+  delete: (key) => localStorage.removeItem(`mcp-oauth:${key}`),
 };
 
 // Where a pending same-window sign-in waits during the redirect.

@@ -12,11 +12,13 @@ use crate::clock::now;
 use crate::dpop;
 use crate::error::{Failure, STEP_UP_REQUIRED};
 use crate::fetch;
+use crate::progress::Progress;
 use crate::storage::Storage;
 use js_sys::{Function, Object, Promise, Reflect};
 use mcp_oauth_core::dpop::Server;
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::http::HttpResponse;
+use mcp_oauth_core::progress::ProgressEvent;
 use mcp_oauth_core::resource::{Credentials, ResourceAnswer, ResourceExchange, ResourcePolicy};
 use mcp_oauth_core::revocation;
 use mcp_oauth_core::session::{Session, Status, TokenDecision};
@@ -37,17 +39,19 @@ pub struct Connection {
 struct Inner {
     session: RefCell<Session>,
     storage: Option<Storage>,
+    progress: Progress,
     /// The refresh in flight, shared by every caller that needs it.
     refreshing: RefCell<Option<Promise>>,
 }
 
 impl Connection {
     /// Wraps a fresh or restored session.
-    pub(crate) fn new(session: Session, storage: Option<Storage>) -> Self {
+    pub(crate) fn new(session: Session, storage: Option<Storage>, progress: Progress) -> Self {
         Self {
             inner: Rc::new(Inner {
                 session: RefCell::new(session),
                 storage,
+                progress,
                 refreshing: RefCell::new(None),
             }),
         }
@@ -56,6 +60,17 @@ impl Connection {
     /// Saves the session under its server URL, if the host gave storage.
     pub(crate) async fn persist(&self) -> Result<(), Failure> {
         self.inner.persist().await
+    }
+
+    /// Tells `onProgress` that this connection just signed in.
+    pub(crate) fn signed_in(&self) {
+        let session = self.inner.session.borrow();
+        self.inner.progress.emit(ProgressEvent::signed_in(
+            session.grant.issuer.clone(),
+            session.grant.client.client_id.clone(),
+            session.grant.scope.clone(),
+            session.tokens.expires_at,
+        ));
     }
 }
 
@@ -68,8 +83,9 @@ impl Connection {
         #[wasm_bindgen(unchecked_param_type = "ResumeOptions | undefined")] options: JsValue,
     ) -> Result<Connection, JsValue> {
         let storage = Storage::from_options(&options)?;
+        let progress = Progress::from_options(&options)?;
         let session: Session = from_json_value(&json, "a saved connection")?;
-        Ok(Connection::new(session, storage))
+        Ok(Connection::new(session, storage, progress))
     }
 
     /// The MCP server (or API) this connection is for; also its storage key.
@@ -96,7 +112,9 @@ impl Connection {
         let status = Object::new();
         let _ = Reflect::set(&status, &"state".into(), &state.into());
         if let Some(at) = expires_at {
-            let _ = Reflect::set(&status, &"expiresAt".into(), &(at as f64).into());
+            // Milliseconds, as a JavaScript `Date` takes (and as in the Node package).
+            let millis = at as f64 * 1000.0;
+            let _ = Reflect::set(&status, &"expiresAt".into(), &millis.into());
         }
         status.into()
     }
@@ -348,6 +366,8 @@ impl Inner {
                 Ok(response) => response,
                 Err(unreachable) => {
                     self.session.borrow_mut().on_refresh_unreachable();
+                    self.progress
+                        .emit(ProgressEvent::refresh_failed(unreachable.code));
                     self.persist().await?;
                     return Err(unreachable);
                 }
@@ -368,8 +388,18 @@ impl Inner {
             .borrow_mut()
             .on_refresh_response(&response, now());
         self.persist().await?;
-        outcome?;
-        Ok(self.current_token())
+        match outcome {
+            Ok(()) => {
+                let expires_at = self.session.borrow().tokens.expires_at;
+                self.progress.emit(ProgressEvent::refreshed(expires_at));
+                Ok(self.current_token())
+            }
+            Err(error) => {
+                self.progress
+                    .emit(ProgressEvent::refresh_failed(error.code()));
+                Err(error.into())
+            }
+        }
     }
 }
 
@@ -487,5 +517,6 @@ pub(crate) fn from_json_value<T: for<'de> serde::Deserialize<'de>>(
             .and_then(|s| s.as_string())
             .ok_or_else(|| Failure::config(format!("{what} must be a JSON string or object")))?,
     };
-    serde_json::from_str(&json).map_err(|e| Failure::config(format!("{what} is unusable: {e}")))
+    serde_json::from_slice(json.as_bytes())
+        .map_err(|e| Failure::config(format!("{what} is unusable: {e}")))
 }

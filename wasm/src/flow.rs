@@ -14,11 +14,13 @@ use crate::error::{Failure, POPUP_BLOCKED};
 use crate::fetch;
 use crate::options::{self, DynamicOptions, ManualOptions};
 use crate::popup;
+use crate::progress::Progress;
 use crate::storage::Storage;
 use js_sys::Promise;
 use mcp_oauth_core::entropy::OsEntropy;
 use mcp_oauth_core::flow::{Action, DynamicFlow, Flow, ManualFlow};
 use mcp_oauth_core::http::{HttpRequest, HttpResponse};
+use mcp_oauth_core::progress::ProgressEvent;
 use mcp_oauth_core::session::Session;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -31,6 +33,7 @@ use wasm_bindgen_futures::future_to_promise;
 pub struct PendingFlow {
     flow: Rc<RefCell<Flow>>,
     storage: Option<Storage>,
+    progress: Progress,
     authorization_url: String,
     redirect_uri: String,
 }
@@ -49,6 +52,7 @@ pub fn start_dynamic(
 ) -> Promise {
     future_to_promise(async move {
         let storage = Storage::from_options(&options)?;
+        let progress = Progress::from_options(&options)?;
         let options =
             options::parse::<DynamicOptions>(&options_json(&options)?, "startDynamic options")?;
         let wants_dpop = options.wants_dpop();
@@ -60,7 +64,7 @@ pub fn start_dynamic(
         let flow: Flow = DynamicFlow::new(config, &mut OsEntropy)
             .map_err(Failure::from)?
             .into();
-        Ok(PendingFlow::start(flow, storage).await?.into())
+        Ok(PendingFlow::start(flow, storage, progress).await?.into())
     })
 }
 
@@ -72,13 +76,14 @@ pub fn start_manual(
 ) -> Promise {
     future_to_promise(async move {
         let storage = Storage::from_options(&options)?;
+        let progress = Progress::from_options(&options)?;
         let config =
             options::parse::<ManualOptions>(&options_json(&options)?, "startManual options")?
-                .into_config();
+                .into_config()?;
         let flow: Flow = ManualFlow::new(config, &mut OsEntropy)
             .map_err(Failure::from)?
             .into();
-        Ok(PendingFlow::start(flow, storage).await?.into())
+        Ok(PendingFlow::start(flow, storage, progress).await?.into())
     })
 }
 
@@ -90,11 +95,13 @@ pub fn resume(
     #[wasm_bindgen(unchecked_param_type = "ResumeOptions | undefined")] options: JsValue,
 ) -> Result<PendingFlow, JsValue> {
     let storage = Storage::from_options(&options)?;
+    let progress = Progress::from_options(&options)?;
     let flow: Flow = from_json_value(&json, "the saved flow")?;
     match flow.next_action() {
         Action::Authorize { url, redirect_uri } => Ok(PendingFlow {
             flow: Rc::new(RefCell::new(flow)),
             storage,
+            progress,
             authorization_url: url.to_string(),
             redirect_uri,
         }),
@@ -107,15 +114,21 @@ pub fn resume(
 pub fn load_connection(
     server_url: String,
     #[wasm_bindgen(unchecked_param_type = "TokenStorage")] storage: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Omit<ResumeOptions, \"storage\">")] options: Option<
+        JsValue,
+    >,
 ) -> Promise {
     future_to_promise(async move {
+        let progress = Progress::from_options(&options.unwrap_or(JsValue::UNDEFINED))?;
         let storage = Storage::from_value(storage)?
             .ok_or_else(|| Failure::config("loadConnection needs a storage object"))?;
+        // Saved under the URL as startDynamic/startManual normalized it.
+        let server_url = crate::idn::ascii_url("serverUrl", server_url)?;
         let Some(json) = storage.get(&server_url).await? else {
             return Ok(JsValue::UNDEFINED);
         };
         let session: Session = from_json_value(&json.into(), "the saved connection")?;
-        Ok(Connection::new(session, Some(storage)).into())
+        Ok(Connection::new(session, Some(storage), progress).into())
     })
 }
 
@@ -190,15 +203,23 @@ impl PendingFlow {
 
 impl PendingFlow {
     /// Drives a new flow to its authorization step.
-    async fn start(flow: Flow, storage: Option<Storage>) -> Result<PendingFlow, Failure> {
+    async fn start(
+        flow: Flow,
+        storage: Option<Storage>,
+        progress: Progress,
+    ) -> Result<PendingFlow, Failure> {
         let flow = Rc::new(RefCell::new(flow));
-        match drive(&flow).await? {
-            Stop::Authorize { url, redirect_uri } => Ok(PendingFlow {
-                flow,
-                storage,
-                authorization_url: url,
-                redirect_uri,
-            }),
+        match drive(&flow, &progress).await? {
+            Stop::Authorize { url, redirect_uri } => {
+                progress.emit(ProgressEvent::Authorize { url: url.clone() });
+                Ok(PendingFlow {
+                    flow,
+                    storage,
+                    progress,
+                    authorization_url: url,
+                    redirect_uri,
+                })
+            }
             Stop::Done(_) => Err(Failure::config(
                 "the flow finished without an authorization step",
             )),
@@ -209,6 +230,7 @@ impl PendingFlow {
         PendingFlow {
             flow: Rc::clone(&self.flow),
             storage: self.storage.clone(),
+            progress: self.progress.clone(),
             authorization_url: self.authorization_url.clone(),
             redirect_uri: self.redirect_uri.clone(),
         }
@@ -223,11 +245,23 @@ impl PendingFlow {
     /// Feeds the callback to core (which checks `state` and `iss`), exchanges the
     /// code and saves the new connection.
     async fn finish(&self, callback_url: &str) -> Result<Connection, Failure> {
-        self.flow.borrow_mut().on_callback(callback_url, now())?;
-        match drive(&self.flow).await? {
+        let accepted = self.flow.borrow_mut().on_callback(callback_url, now());
+        match accepted {
+            Ok(()) => self.progress.emit(ProgressEvent::callback_accepted()),
+            // Still waiting: the callback did not belong to this sign-in.
+            Err(error) if self.flow.borrow().pending_state().is_some() => {
+                self.progress
+                    .emit(ProgressEvent::callback_ignored(error.to_string()));
+                return Err(error.into());
+            }
+            Err(error) => return Err(error.into()),
+        }
+        match drive(&self.flow, &self.progress).await? {
             Stop::Done(session) => {
-                let connection = Connection::new(*session, self.storage.clone());
+                let connection =
+                    Connection::new(*session, self.storage.clone(), self.progress.clone());
                 connection.persist().await?;
+                connection.signed_in();
                 Ok(connection)
             }
             Stop::Authorize { .. } => Err(Failure::config(
@@ -239,17 +273,18 @@ impl PendingFlow {
 
 /// Runs core's actions until the flow needs the user or is done. No borrow of the
 /// flow is held across an `await`.
-async fn drive(flow: &RefCell<Flow>) -> Result<Stop, Failure> {
+async fn drive(flow: &RefCell<Flow>, progress: &Progress) -> Result<Stop, Failure> {
     loop {
         let action = flow.borrow().next_action();
         match action {
             Action::Send(request) => {
-                let response = match send(flow, request).await {
+                let response = match send(flow, &request).await {
                     Ok(response) => response,
                     // An optional lookup (often refused by CORS) goes on without.
                     Err(_) if flow.borrow_mut().on_unreachable() => continue,
                     Err(failure) => return Err(failure),
                 };
+                progress.answered(&request, &response);
                 flow.borrow_mut().on_response(response, now())?;
             }
             Action::Authorize { url, redirect_uri } => {
@@ -266,7 +301,7 @@ async fn drive(flow: &RefCell<Flow>) -> Result<Stop, Failure> {
 
 /// Sends one of the flow's requests, with a DPoP proof where core asks for one
 /// (signed by WebCrypto), once more when the server wants a nonce.
-async fn send(flow: &RefCell<Flow>, request: HttpRequest) -> Result<HttpResponse, Failure> {
+async fn send(flow: &RefCell<Flow>, request: &HttpRequest) -> Result<HttpResponse, Failure> {
     let mut retried = false;
     loop {
         let mut attempt = request.clone();

@@ -27,9 +27,11 @@ mod dpop;
 pub mod error;
 mod fetch;
 pub mod flow;
+mod idn;
 pub mod inspect;
 mod options;
 pub mod popup;
+mod progress;
 mod storage;
 
 pub use connection::Connection;
@@ -39,14 +41,16 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** Where connections (tokens) are kept: the host decides (localStorage, IndexedDB, a server...). */
-export interface TokenStorage {
+/**
+ * Where connections (tokens) are kept: the host decides (localStorage, IndexedDB,
+ * a server...). The same callback names as the Node package's store; `remove` is
+ * accepted in place of `delete`.
+ */
+export type TokenStorage = {
   /** The value saved under `key`, if any. */
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
   /** Saves `value` under `key`; called after sign-in and after every refresh attempt. */
   set(key: string, value: string): void | Promise<void>;
-  /** Forgets `key` (on `disconnect()`). */
-  remove(key: string): void | Promise<void>;
   /**
    * Seal every value before `set` (and open it after `get`) with these keys: the
    * first seals, all open, so keys rotate. A `key` is 32 random bytes in base64
@@ -54,7 +58,16 @@ export interface TokenStorage {
    * unknown key) is a `store_error`.
    */
   sealKeys?: Array<{ id: string; key: string }>;
-}
+} & (
+  | {
+      /** Forgets `key` (on `disconnect()`). */
+      delete(key: string): void | Promise<void>;
+    }
+  | {
+      /** Forgets `key` (on `disconnect()`). */
+      remove(key: string): void | Promise<void>;
+    }
+);
 
 /** A client registered beforehand with one authorization server. */
 export interface PreRegisteredClient {
@@ -87,6 +100,8 @@ export interface DynamicOptions {
   preRegistered?: PreRegisteredClient[];
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
+  /** Called with each step of the sign-in and of later token refreshes. */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 /** Sign-in with a client the user registered by hand. */
@@ -107,17 +122,45 @@ export interface ManualOptions {
   issuer?: string;
   /** Where the connection is saved once signed in. */
   storage?: TokenStorage;
+  /** Called with each step of the sign-in and of later token refreshes. */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
-/** Options for `resume()` and `Connection.fromJSON()`. */
+/** Options for `resume()`, `loadConnection()` and `Connection.fromJSON()`. */
 export interface ResumeOptions {
   storage?: TokenStorage;
+  /** Called with each step of the rest of the sign-in and of token refreshes. */
+  onProgress?: (event: ProgressEvent) => void;
 }
+
+/** An OAuth request of a sign-in and the status it got. */
+export interface ProgressRequest {
+  /** What the request was for: `probe` provokes the server's 401 challenge, `discovery` fetches metadata, `revocation` signs out (RFC 7009). */
+  step: "probe" | "discovery" | "registration" | "token" | "revocation";
+  method: "GET" | "POST";
+  url: string;
+  status: number;
+}
+
+/**
+ * One step of a sign-in or token refresh, as `onProgress` receives it (the same
+ * events as the Node package). Never carries a secret.
+ */
+export type ProgressEvent =
+  | ProgressRequest
+  /** The authorization URL is ready (`flow.authorizationUrl`) for the popup or the redirect. */
+  | { step: "authorize"; url: string }
+  /** A callback arrived: accepted, or ignored (it does not belong to this sign-in; the sign-in keeps waiting). */
+  | { step: "callback"; accepted: boolean; reason?: string }
+  /** Signed in. `expiresAt`: when the access token expires, in milliseconds since the epoch. */
+  | { step: "signed_in"; issuer: string; clientId: string; scope?: string; expiresAt?: number }
+  /** A token refresh finished; a failed one carries the error `code` (`reauth_required` when the server refused it; the status says the same). */
+  | { step: "refresh"; ok: boolean; expiresAt?: number; code?: string };
 
 /** What a UI shows for a connection. */
 export interface ConnectionStatus {
   state: "connected" | "expired" | "reauth_required";
-  /** Seconds since the epoch when the access token expires, if known. */
+  /** When the access token expires, in milliseconds since the epoch (`new Date(expiresAt)`), if known. */
   expiresAt?: number;
 }
 

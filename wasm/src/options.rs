@@ -3,6 +3,7 @@
 //! functions (the storage callbacks) are taken out before this point.
 
 use crate::error::Failure;
+use crate::idn::{ascii_url, ascii_url_opt};
 use mcp_oauth_core::client_auth::AuthMethod;
 use mcp_oauth_core::flow::{DynamicConfig, ManualConfig};
 use mcp_oauth_core::registration::PreRegisteredClient;
@@ -58,7 +59,7 @@ impl PreRegistered {
             })?),
         };
         Ok(PreRegisteredClient {
-            issuer: Some(self.issuer),
+            issuer: Some(ascii_url("preRegistered issuer", self.issuer)?),
             client_id: self.client_id,
             client_secret: self
                 .client_secret
@@ -70,12 +71,40 @@ impl PreRegistered {
     }
 }
 
-/// `scopes` as a space-separated string or a list.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum Scopes {
-    Joined(String),
-    List(Vec<String>),
+/// `scopes` as a space-separated string or a list, joined with single spaces.
+///
+/// Read with a visitor rather than `#[serde(untagged)]`: an untagged enum buffers
+/// the value first, and that buffering code (with its error formatting) would
+/// cost the browser package about 18 kB.
+#[derive(Debug)]
+pub(crate) struct Scopes(String);
+
+impl<'de> Deserialize<'de> for Scopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScopesVisitor;
+        impl<'de> serde::de::Visitor<'de> for ScopesVisitor {
+            type Value = Scopes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a space-separated string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, joined: &str) -> Result<Scopes, E> {
+                Ok(Scopes(
+                    joined.split_whitespace().collect::<Vec<_>>().join(" "),
+                ))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut list: A,
+            ) -> Result<Scopes, A::Error> {
+                let mut scopes = Vec::new();
+                while let Some(scope) = list.next_element::<String>()? {
+                    scopes.push(scope);
+                }
+                Ok(Scopes(scopes.join(" ")))
+            }
+        }
+        deserializer.deserialize_any(ScopesVisitor)
+    }
 }
 
 /// `startManual` options.
@@ -101,7 +130,7 @@ pub(crate) struct ManualOptions {
 
 /// Reads options from their JSON form (the object minus its functions).
 pub(crate) fn parse<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T, Failure> {
-    serde_json::from_str(json).map_err(|e| Failure::config(format!("{what}: {e}")))
+    serde_json::from_slice(json.as_bytes()).map_err(|e| Failure::config(format!("{what}: {e}")))
 }
 
 impl DynamicOptions {
@@ -112,8 +141,15 @@ impl DynamicOptions {
 
     pub(crate) fn into_config(self) -> Result<DynamicConfig, Failure> {
         let _ = self.storage;
-        let mut config = DynamicConfig::new(self.server_url, self.redirect_uri, self.client_name);
-        config.client_metadata_url = self.client_metadata_url.filter(|s| !s.is_empty());
+        let mut config = DynamicConfig::new(
+            ascii_url("serverUrl", self.server_url)?,
+            ascii_url("redirectUri", self.redirect_uri)?,
+            self.client_name,
+        );
+        config.client_metadata_url = ascii_url_opt(
+            "clientMetadataUrl",
+            self.client_metadata_url.filter(|s| !s.is_empty()),
+        )?;
         config.scope = self.scope.filter(|s| !s.trim().is_empty());
         config.clients = self
             .pre_registered
@@ -125,28 +161,23 @@ impl DynamicOptions {
 }
 
 impl ManualOptions {
-    pub(crate) fn into_config(self) -> ManualConfig {
+    pub(crate) fn into_config(self) -> Result<ManualConfig, Failure> {
         let _ = self.storage;
-        let scopes = match self.scopes {
-            Some(Scopes::Joined(s)) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
-            Some(Scopes::List(list)) => Some(list.join(" ")),
-            None => None,
-        }
-        .filter(|s| !s.is_empty());
-        ManualConfig {
+        let scopes = self.scopes.map(|s| s.0).filter(|s| !s.is_empty());
+        Ok(ManualConfig {
             client_id: self.client_id,
             client_secret: self
                 .client_secret
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
-            authorization_endpoint: self.authorization_url,
-            token_endpoint: self.token_url,
+            authorization_endpoint: ascii_url("authorizationUrl", self.authorization_url)?,
+            token_endpoint: ascii_url("tokenUrl", self.token_url)?,
             scopes,
-            redirect_uri: self.redirect_uri,
-            server_url: self.server_url.filter(|s| !s.is_empty()),
+            redirect_uri: ascii_url("redirectUri", self.redirect_uri)?,
+            server_url: ascii_url_opt("serverUrl", self.server_url.filter(|s| !s.is_empty()))?,
             auth_method: None,
-            issuer: self.issuer.filter(|s| !s.is_empty()),
-        }
+            issuer: ascii_url_opt("issuer", self.issuer.filter(|s| !s.is_empty()))?,
+        })
     }
 }
 
@@ -163,7 +194,8 @@ mod tests {
             );
             let config = parse::<ManualOptions>(&json, "options")
                 .unwrap()
-                .into_config();
+                .into_config()
+                .unwrap();
             assert_eq!(
                 config.scopes.as_deref(),
                 Some("mcp:read mcp:write"),
@@ -173,12 +205,22 @@ mod tests {
     }
 
     #[test]
+    fn scopes_of_another_type_are_a_config_error() {
+        let json = r#"{"clientId":"c","authorizationUrl":"https://as/a","tokenUrl":"https://as/t",
+            "redirectUri":"https://app/cb","scopes":7}"#;
+        let err = parse::<ManualOptions>(json, "options").unwrap_err();
+        assert_eq!(err.code, "invalid_config");
+        assert!(err.message.contains("space-separated"), "{}", err.message);
+    }
+
+    #[test]
     fn empty_optional_strings_count_as_absent() {
         let json = r#"{"clientId":"c","clientSecret":"","authorizationUrl":"https://as/a",
             "tokenUrl":"https://as/t","redirectUri":"https://app/cb","serverUrl":"","issuer":""}"#;
         let config = parse::<ManualOptions>(json, "options")
             .unwrap()
-            .into_config();
+            .into_config()
+            .unwrap();
         assert!(config.client_secret.is_none() && config.server_url.is_none());
         assert!(config.issuer.is_none() && config.scopes.is_none());
     }

@@ -391,6 +391,7 @@ async fn storage_with_seal_keys_keeps_only_sealed_values_and_refuses_foreign_one
     let again = settle(mcp_oauth_wasm::flow::load_connection(
         "https://mcp.example/mcp".into(),
         with_keys(keys),
+        None,
     ))
     .await
     .expect("opens with the same keys");
@@ -402,6 +403,7 @@ async fn storage_with_seal_keys_keeps_only_sealed_values_and_refuses_foreign_one
     let code = rejection_code(mcp_oauth_wasm::flow::load_connection(
         "https://other.example/mcp".into(),
         with_keys(keys),
+        None,
     ))
     .await;
     assert_eq!(code, "store_error");
@@ -409,12 +411,14 @@ async fn storage_with_seal_keys_keeps_only_sealed_values_and_refuses_foreign_one
     let code = rejection_code(mcp_oauth_wasm::flow::load_connection(
         "https://mcp.example/mcp".into(),
         with_keys(other),
+        None,
     ))
     .await;
     assert_eq!(code, "store_error");
     let code = rejection_code(mcp_oauth_wasm::flow::load_connection(
         "https://mcp.example/mcp".into(),
         with_keys("[{ id: 'k1', key: 'short' }]"),
+        None,
     ))
     .await;
     assert_eq!(code, "invalid_seal_key");

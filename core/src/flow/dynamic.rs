@@ -8,6 +8,12 @@
 //! registration route, registration refused), is skipped for the next one. The
 //! first that works is used; when none does, the first server's error is reported,
 //! since it is the one the resource prefers.
+//!
+//! A step-up (MCP "Step-Up Authorization Flow") follows moments after a sign-in
+//! or a request that discovered the server's metadata: [`DynamicFlow::reusing`]
+//! starts from that [`Discovered`] metadata instead of fetching it again, when
+//! the challenge points to the same protected-resource metadata and it is at
+//! most [`DISCOVERY_REUSE_SECS`] old.
 
 use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
 use super::{callback_error_is_fatal, Action};
@@ -32,6 +38,25 @@ use url::Url;
 
 /// The MCP protocol revision announced on discovery requests unless configured.
 pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// How old discovered metadata may be and still stand in for a lookup in a
+/// step-up, in seconds. A step-up follows its discovery within moments; older
+/// metadata is fetched again, in case the server changed it.
+pub const DISCOVERY_REUSE_SECS: u64 = 600;
+
+/// What discovery found for a server: kept by the host after a sign-in so that a
+/// step-up moments later needs no second lookup ([`DynamicFlow::reusing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovered {
+    /// When the authorization server metadata was read (seconds since the epoch).
+    pub at: u64,
+    /// Where the protected-resource metadata was read.
+    pub resource_metadata_url: Url,
+    /// The protected-resource metadata (RFC 9728).
+    pub resource_metadata: ProtectedResourceMetadata,
+    /// The authorization server metadata (RFC 8414 / OpenID Connect discovery).
+    pub authorization_server: AuthorizationServerMetadata,
+}
 
 /// How to provoke the server's `401` challenge when none is known yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -120,7 +145,7 @@ impl DynamicConfig {
 
 /// Where the dynamic flow is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Step {
     Probe,
     ResourceMetadata {
@@ -170,12 +195,18 @@ pub struct DynamicFlow {
     challenge: Option<BearerChallenge>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resource_metadata: Option<ProtectedResourceMetadata>,
+    /// Where `resource_metadata` was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resource_metadata_url: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metadata: Option<AuthorizationServerMetadata>,
     /// The DPoP binding of the token requests, once the authorization server is
     /// known to support it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop: Option<DpopBinding>,
+    /// When `metadata` was read (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata_read_at: Option<u64>,
     /// Authorization servers still to try if the current one cannot be used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     fallback_issuers: Vec<String>,
@@ -207,8 +238,10 @@ impl DynamicFlow {
             server,
             challenge: None,
             resource_metadata: None,
+            resource_metadata_url: None,
             metadata: None,
             dpop: None,
+            metadata_read_at: None,
             fallback_issuers: Vec::new(),
             skipped: Vec::new(),
             step: Step::Probe,
@@ -219,6 +252,51 @@ impl DynamicFlow {
             flow.step = flow.reachable(step)?;
         }
         Ok(flow)
+    }
+
+    /// Starts a sign-in that may skip discovery: when `discovered` is at most
+    /// [`DISCOVERY_REUSE_SECS`] old at `now`, is for this server, and the
+    /// configured challenge names no other protected-resource metadata, the flow
+    /// goes straight to registration (or authorization, with a known client);
+    /// otherwise it is [`DynamicFlow::new`]. For step-up, moments after a
+    /// sign-in that discovered the same metadata.
+    pub fn reusing(
+        config: DynamicConfig,
+        discovered: Discovered,
+        entropy: &mut dyn Entropy,
+        now: u64,
+    ) -> Result<Self, Error> {
+        let mut flow = Self::new(config, entropy)?;
+        let fresh = now.saturating_sub(discovered.at) <= DISCOVERY_REUSE_SECS;
+        let challenged_elsewhere = flow
+            .config
+            .challenge
+            .as_ref()
+            .and_then(|c| c.resource_metadata.as_deref())
+            .is_some_and(|url| url != discovered.resource_metadata_url.as_str());
+        let for_this_server =
+            discovery::check_resource(&discovered.resource_metadata, &flow.server).is_ok();
+        if !fresh || challenged_elsewhere || !for_this_server {
+            return Ok(flow);
+        }
+        flow.challenge = flow.config.challenge.clone();
+        flow.resource_metadata = Some(discovered.resource_metadata);
+        flow.resource_metadata_url = Some(discovered.resource_metadata_url);
+        flow.metadata_read_at = Some(discovered.at);
+        flow.step = flow.registration_step(discovered.authorization_server, now)?;
+        Ok(flow)
+    }
+
+    /// The metadata this flow discovered (or reused), once it has the
+    /// authorization server's: what [`DynamicFlow::reusing`] takes. `None` for a
+    /// 2025-03-26 server without protected-resource metadata.
+    pub fn discovered(&self) -> Option<Discovered> {
+        Some(Discovered {
+            at: self.metadata_read_at?,
+            resource_metadata_url: self.resource_metadata_url.clone()?,
+            resource_metadata: self.resource_metadata.clone()?,
+            authorization_server: self.metadata.clone()?,
+        })
     }
 
     /// What the host must do next.
@@ -454,6 +532,7 @@ impl DynamicFlow {
                 discovery::check_resource(&prm, &self.server)?;
                 self.fallback_issuers = self.authorization_servers_in_order(&prm);
                 self.resource_metadata = Some(prm);
+                self.resource_metadata_url = Some(url.clone());
                 self.next_authorization_server(None)
             }
             Step::AuthorizationServerMetadata {
@@ -469,7 +548,10 @@ impl DynamicFlow {
                     return match discovery::parse_authorization_server_metadata(
                         url, &issuer, response,
                     ) {
-                        Ok(metadata) => self.registration_step(metadata, now),
+                        Ok(metadata) => {
+                            self.metadata_read_at = Some(now);
+                            self.registration_step(metadata, now)
+                        }
                         Err(error) if !legacy => self.next_authorization_server(Some(error.into())),
                         Err(error) => Err(error.into()),
                     };

@@ -54,7 +54,7 @@ pub struct ManualConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Step {
     Metadata(MetadataLookup),
     Authorizing(Box<CodeGrant>),

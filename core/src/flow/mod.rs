@@ -24,7 +24,9 @@ mod dynamic;
 mod manual;
 
 pub use code_grant::CodeGrant;
-pub use dynamic::{DynamicConfig, DynamicFlow, Probe, DEFAULT_PROTOCOL_VERSION};
+pub use dynamic::{
+    Discovered, DynamicConfig, DynamicFlow, Probe, DEFAULT_PROTOCOL_VERSION, DISCOVERY_REUSE_SECS,
+};
 pub use manual::{ManualConfig, ManualFlow};
 
 use crate::dpop::{DpopBinding, UnsignedProof};
@@ -56,7 +58,7 @@ pub enum Action {
 
 /// Either flow, for hosts that drive both with one loop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Flow {
     /// Discovery and registration.
     Dynamic(Box<DynamicFlow>),
@@ -135,6 +137,15 @@ impl Flow {
     pub fn dpop(&self) -> Option<&DpopBinding> {
         match self {
             Flow::Dynamic(f) => f.dpop(),
+            Flow::Manual(_) => None,
+        }
+    }
+
+    /// The metadata a dynamic flow discovered, for a step-up to reuse
+    /// ([`DynamicFlow::reusing`]); `None` for manual flows.
+    pub fn discovered(&self) -> Option<Discovered> {
+        match self {
+            Flow::Dynamic(f) => f.discovered(),
             Flow::Manual(_) => None,
         }
     }

@@ -1605,6 +1605,90 @@ fn with_dpop_only_the_authorization_servers_token_endpoint_gets_proofs() {
     );
     assert!(session.tokens.is_dpop());
 }
+
+/// A sign-in against [`dynamic_server`], with what it discovered, and the step-up
+/// configuration a host builds from a 403 naming `scope` and `resource_metadata`.
+fn signed_in_then_challenged(resource_metadata: &str) -> (Discovered, DynamicConfig) {
+    let mut server = dynamic_server();
+    let mut flow = dynamic(config());
+    let session = server.drive(&mut flow).unwrap();
+    let discovered = flow
+        .discovered()
+        .expect("a dynamic flow with PRM discovers");
+    assert_eq!(discovered.at, NOW);
+    assert_eq!(
+        discovered.resource_metadata_url.as_str(),
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+    );
+    let mut step_up = config();
+    step_up.challenge = Some(BearerChallenge {
+        error: Some("insufficient_scope".into()),
+        scope: Some("mcp:write".into()),
+        resource_metadata: Some(resource_metadata.into()),
+        ..BearerChallenge::default()
+    });
+    step_up.scope = crate::scope::union(session.grant.scope.as_deref(), Some("mcp:write"));
+    let client = session.grant.client;
+    step_up.clients = vec![PreRegisteredClient {
+        issuer: Some(client.issuer),
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        auth_method: Some(client.auth_method),
+        private_key: None,
+    }];
+    (discovered, step_up)
+}
+
+#[test]
+fn a_step_up_moments_after_discovery_fetches_no_metadata_again() {
+    let (discovered, step_up) = signed_in_then_challenged(
+        "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+    );
+    let mut server = dynamic_server();
+    let mut flow: Flow = DynamicFlow::reusing(step_up, discovered, &mut entropy(), NOW + 60)
+        .unwrap()
+        .into();
+    let session = server.drive(&mut flow).unwrap();
+    assert_eq!(
+        server.urls(),
+        ["POST https://auth.example.com/token"],
+        "the browser trip and the code exchange, nothing else"
+    );
+    assert_eq!(
+        server.authorize_params["scope"],
+        "mcp:read offline_access mcp:write"
+    );
+    assert_eq!(session.grant.client.client_id, "dyn-client");
+    // The reused metadata is handed on, with its original age.
+    assert_eq!(flow.discovered().unwrap().at, NOW);
+}
+
+#[test]
+fn a_step_up_discovers_again_when_the_metadata_is_stale_or_the_challenge_points_elsewhere() {
+    let prm_url = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+    let other_url = "https://mcp.example.com/.well-known/oauth-protected-resource";
+    for (resource_metadata, now, case) in [
+        (prm_url, NOW + DISCOVERY_REUSE_SECS + 1, "stale"),
+        (other_url, NOW + 60, "another PRM"),
+    ] {
+        let (discovered, step_up) = signed_in_then_challenged(resource_metadata);
+        let mut server = dynamic_server().get(other_url, prm(SERVER, ISSUER));
+        let mut flow: Flow = DynamicFlow::reusing(step_up, discovered, &mut entropy(), now)
+            .unwrap()
+            .into();
+        server.drive(&mut flow).unwrap();
+        assert_eq!(
+            server.urls(),
+            [
+                format!("GET {resource_metadata}"),
+                "GET https://auth.example.com/.well-known/oauth-authorization-server".into(),
+                "POST https://auth.example.com/token".into(),
+            ],
+            "{case}"
+        );
+    }
+}
+
 /// The hosts each of a hostile remote server's steering attempts names, and the
 /// request the flow must never send.
 #[test]

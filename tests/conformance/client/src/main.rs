@@ -12,7 +12,7 @@
 
 mod mcp;
 
-use mcp::McpSession;
+use mcp::{McpSession, ServerRequests};
 use mcp_oauth::core::assertion::EnterpriseIdp;
 use mcp_oauth::core::client_auth::{ClientKey, SigningAlgorithm};
 use mcp_oauth::core::registration::PreRegisteredClient;
@@ -142,7 +142,14 @@ async fn run(server_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         Preset::dynamic(server_url)
     };
 
-    let mut session = McpSession::new(oauth, preset, server_url, &version)?;
+    // The app under test has a UI for server requests only where the scenario
+    // exercises one; elsewhere a 2025-era session opens no standalone GET stream.
+    let server_requests = if scenario.starts_with("elicitation") {
+        ServerRequests::Accepted
+    } else {
+        ServerRequests::Declined
+    };
+    let mut session = McpSession::new(oauth, preset, server_url, &version, server_requests)?;
     session.start().await?;
     let tools = session.list_tools().await?;
     // The runner may say which calls to make (`toolCalls`); otherwise every tool

@@ -5,6 +5,9 @@
 //!   SSE responses read as a stream, server-to-client requests on that stream
 //!   answered with a POST (elicitation, roots, sampling), and resumption of a
 //!   closed stream with `GET` + `Last-Event-ID` after the server's `retry` delay.
+//!   The optional standalone `GET` stream is opened only by a session that takes
+//!   requests from the server ([`ServerRequests::Accepted`]): nothing else would
+//!   arrive there that this client could use, so other sessions save the request.
 //! - 2026-07-28: stateless requests carrying `MCP-Protocol-Version`, `Mcp-Method`,
 //!   `Mcp-Name`, `_meta` (protocol version, client info, capabilities), and
 //!   `Mcp-Param-*` headers for `x-mcp-header` tool parameters; multi-round-trip
@@ -58,6 +61,19 @@ impl std::fmt::Display for RpcError {
 
 impl std::error::Error for RpcError {}
 
+/// Whether a session takes requests from the server (elicitation) outside the
+/// responses to its own requests, as an app does when it has a UI for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRequests {
+    /// Declares the `elicitation` capability and, on 2025-era sessions, opens the
+    /// standalone `GET` stream on which servers send such requests.
+    Accepted,
+    /// Declares no such capability and opens no `GET` stream. Stateless
+    /// (2026-07-28) sessions still answer `input_required` rounds, which arrive
+    /// in responses.
+    Declined,
+}
+
 /// One MCP client session against the server under test.
 pub struct McpSession {
     oauth: OAuthClient,
@@ -65,6 +81,7 @@ pub struct McpSession {
     http: reqwest::Client,
     server_url: url::Url,
     version: String,
+    server_requests: ServerRequests,
     connection: Option<Connection>,
     session_id: Option<String>,
     next_id: u64,
@@ -84,6 +101,7 @@ impl McpSession {
         preset: Preset,
         server_url: &str,
         version: &str,
+        server_requests: ServerRequests,
     ) -> Result<Self, BoxError> {
         Ok(Self {
             oauth,
@@ -93,6 +111,7 @@ impl McpSession {
                 .build()?,
             server_url: url::Url::parse(server_url)?,
             version: version.to_owned(),
+            server_requests,
             connection: None,
             session_id: None,
             next_id: 1,
@@ -103,8 +122,13 @@ impl McpSession {
         STATELESS_VERSIONS.contains(&self.version.as_str())
     }
 
-    fn capabilities() -> Value {
-        json!({ "elicitation": {} })
+    fn capabilities(&self) -> Value {
+        // A stateless session answers input requests in the response itself.
+        if self.server_requests == ServerRequests::Accepted || self.stateless() {
+            json!({ "elicitation": {} })
+        } else {
+            json!({})
+        }
     }
 
     fn client_info() -> Value {
@@ -118,7 +142,7 @@ impl McpSession {
         }
         let params = json!({
             "protocolVersion": self.version,
-            "capabilities": Self::capabilities(),
+            "capabilities": self.capabilities(),
             "clientInfo": Self::client_info(),
         });
         let result = self.request("initialize", params, None, &[]).await?;
@@ -129,7 +153,9 @@ impl McpSession {
             self.version = agreed.to_owned();
         }
         self.notify("notifications/initialized").await?;
-        self.listen().await;
+        if self.server_requests == ServerRequests::Accepted {
+            self.listen().await;
+        }
         Ok(())
     }
 
@@ -282,7 +308,7 @@ impl McpSession {
                 params["_meta"] = json!({
                     "io.modelcontextprotocol/protocolVersion": self.version,
                     "io.modelcontextprotocol/clientInfo": Self::client_info(),
-                    "io.modelcontextprotocol/clientCapabilities": Self::capabilities(),
+                    "io.modelcontextprotocol/clientCapabilities": self.capabilities(),
                 });
             }
             let id = self.next_id;
