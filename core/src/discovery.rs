@@ -27,6 +27,21 @@ pub struct ProtectedResourceMetadata {
     /// Scopes the resource understands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes_supported: Option<Vec<String>>,
+    /// JWS algorithms the resource accepts in DPoP proofs (RFC 9728 §2): the
+    /// resource takes DPoP-bound tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// The resource takes only DPoP-bound tokens (RFC 9728 §2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens_required: bool,
+}
+
+impl ProtectedResourceMetadata {
+    /// Whether the resource says it takes DPoP-bound ES256 tokens (RFC 9728 §2).
+    pub fn takes_dpop(&self) -> bool {
+        self.dpop_bound_access_tokens_required
+            || crate::dpop::supports_es256(self.dpop_signing_alg_values_supported.as_deref())
+    }
 }
 
 /// RFC 8414 authorization-server metadata, the fields an OAuth client uses.
@@ -313,6 +328,9 @@ pub fn parse_protected_resource_metadata(
         resource,
         authorization_servers,
         scopes_supported: fields.string_array("scopes_supported")?,
+        dpop_signing_alg_values_supported: fields
+            .string_array("dpop_signing_alg_values_supported")?,
+        dpop_bound_access_tokens_required: fields.flag("dpop_bound_access_tokens_required")?,
     })
 }
 
@@ -922,6 +940,8 @@ mod tests {
                     "https://as2.example.net".into()
                 ],
                 scopes_supported: Some(vec!["profile".into(), "email".into(), "phone".into()]),
+                dpop_signing_alg_values_supported: None,
+                dpop_bound_access_tokens_required: false,
             }
         );
     }
@@ -1078,6 +1098,8 @@ mod tests {
                 resource: resource.into(),
                 authorization_servers: vec!["https://as".into()],
                 scopes_supported: None,
+                dpop_signing_alg_values_supported: None,
+                dpop_bound_access_tokens_required: false,
             };
             let expected = if accepted {
                 Ok(())
@@ -1281,6 +1303,8 @@ mod tests {
             resource: hostile.clone(),
             authorization_servers: vec!["https://auth.example.com".into()],
             scopes_supported: None,
+            dpop_signing_alg_values_supported: None,
+            dpop_bound_access_tokens_required: false,
         };
         let error = check_resource(&prm, &url("https://mcp.example.com/mcp")).unwrap_err();
         let issuer = parse_as("https://auth.example.com", &as_document(&hostile)).unwrap_err();

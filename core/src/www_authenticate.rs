@@ -53,6 +53,10 @@ pub struct BearerChallenge {
     pub error: Option<String>,
     /// Human-readable explanation from the server.
     pub error_description: Option<String>,
+    /// The response also (or only) challenges with the `DPoP` scheme: the
+    /// resource takes DPoP-bound tokens (RFC 9449 §7.1).
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 impl BearerChallenge {
@@ -70,6 +74,7 @@ impl BearerChallenge {
             scope: param("scope"),
             error: param("error"),
             error_description: param("error_description"),
+            dpop: challenge.is_dpop(),
         }
     }
 }
@@ -115,11 +120,15 @@ pub fn bearer_challenge(
     response: &HttpResponse,
 ) -> Result<Option<BearerChallenge>, ChallengeError> {
     let mut first_error = None;
+    let mut bearer = None;
     let mut dpop = None;
     for value in response.header_values("www-authenticate") {
         let (challenges, error) = parse_prefix(value);
-        if let Some(bearer) = challenges.iter().find(|c| c.is_bearer()) {
-            return Ok(Some(BearerChallenge::from_challenge(bearer)));
+        if bearer.is_none() {
+            bearer = challenges
+                .iter()
+                .find(|c| c.is_bearer())
+                .map(BearerChallenge::from_challenge);
         }
         if dpop.is_none() {
             dpop = challenges
@@ -131,8 +140,12 @@ pub fn bearer_challenge(
             first_error = error;
         }
     }
-    match (dpop, first_error) {
-        (Some(dpop), _) => Ok(Some(dpop)),
+    let takes_dpop = dpop.is_some();
+    match (bearer.or(dpop), first_error) {
+        (Some(challenge), _) => Ok(Some(BearerChallenge {
+            dpop: takes_dpop,
+            ..challenge
+        })),
         (None, Some(error)) => Err(error),
         (None, None) => Ok(None),
     }
@@ -608,6 +621,7 @@ mod tests {
                 scope: Some("mcp:read mcp:write".into()),
                 error: Some("insufficient_scope".into()),
                 error_description: Some("need write".into()),
+                dpop: false,
             }
         );
         assert!(bearer.is_insufficient_scope());
@@ -620,6 +634,14 @@ mod tests {
         let bearer = |scope: &str| {
             Ok(Some(BearerChallenge {
                 scope: Some(scope.into()),
+                ..Default::default()
+            }))
+        };
+        // The same, from a resource that also (or only) challenges with DPoP.
+        let dpop = |scope: &str| {
+            Ok(Some(BearerChallenge {
+                scope: Some(scope.into()),
+                dpop: true,
                 ..Default::default()
             }))
         };
@@ -644,10 +666,12 @@ mod tests {
             // Nor does a malformed challenge after a complete Bearer one.
             (vec!["Bearer scope=a, Basic realm=\"x"], bearer("a")),
             // A resource that takes DPoP-bound tokens only (RFC 9449 §7.1).
-            (vec![r#"DPoP scope=a, algs="ES256""#], bearer("a")),
-            // Bearer wins over DPoP wherever it stands.
-            (vec!["DPoP scope=a", "Bearer scope=b"], bearer("b")),
-            (vec!["DPoP scope=a, Bearer scope=b"], bearer("b")),
+            (vec![r#"DPoP scope=a, algs="ES256""#], dpop("a")),
+            // Bearer's parameters win over DPoP's wherever it stands; the DPoP
+            // challenge still says the resource takes DPoP-bound tokens.
+            (vec!["DPoP scope=a", "Bearer scope=b"], dpop("b")),
+            (vec!["DPoP scope=a, Bearer scope=b"], dpop("b")),
+            (vec![r#"Bearer scope=b, DPoP algs="ES256""#], dpop("b")),
             // A Bearer challenge cut short by the error is not used.
             (
                 vec!["Bearer scope=a b"],

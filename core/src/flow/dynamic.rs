@@ -725,12 +725,24 @@ impl DynamicFlow {
                 metadata.scopes_supported.as_deref(),
             )
         });
-        // Bind the tokens whenever the server can (RFC 9449 §5.1 metadata).
+        // Bind the tokens when both ends take DPoP: the authorization server
+        // (RFC 9449 §5.1 metadata) and the resource (its `DPoP` challenge, §7.1, or
+        // its metadata, RFC 9728 §2). A DPoP-capable server in front of a
+        // bearer-only resource is common (oidc-provider offers DPoP by default),
+        // and a bound token would be refused there.
+        let resource_takes_dpop = self.challenge.as_ref().is_some_and(|c| c.dpop)
+            || self
+                .resource_metadata
+                .as_ref()
+                .is_some_and(ProtectedResourceMetadata::takes_dpop);
         self.dpop = self
             .config
             .dpop_key
             .clone()
-            .filter(|_| dpop::supports_es256(metadata.dpop_signing_alg_values_supported.as_deref()))
+            .filter(|_| {
+                resource_takes_dpop
+                    && dpop::supports_es256(metadata.dpop_signing_alg_values_supported.as_deref())
+            })
             .map(DpopBinding::new);
         let mut request = registration::client_metadata(
             &self.config.client_name,

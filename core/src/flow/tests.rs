@@ -1099,6 +1099,64 @@ fn proof_claims(request: &HttpRequest) -> Value {
     .unwrap()
 }
 
+/// The resource's `401` when it takes DPoP-bound tokens as well as Bearer ones.
+fn dpop_probe() -> HttpResponse {
+    unauthorized(
+        r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp:read", DPoP algs="ES256""#,
+    )
+}
+
+/// A server whose authorization server and resource both take DPoP: the resource
+/// also challenges with the `DPoP` scheme (RFC 9449 §7.1).
+fn dpop_server() -> Recorded {
+    dynamic_server()
+        .route(Method::Post, SERVER, dpop_probe())
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            dpop_metadata(),
+        )
+}
+
+#[cfg(feature = "private-key-jwt")]
+#[test]
+fn a_dpop_authorization_server_in_front_of_a_bearer_only_resource_gets_bearer_requests() {
+    // oidc-provider offers DPoP by default; the MCP server behind it may take
+    // only Bearer tokens, and a bound token would be refused there.
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        dpop_metadata(),
+    );
+    let session = server.drive(&mut dynamic(dpop_config())).unwrap();
+    assert!(server.sent.iter().all(|r| r.header("DPoP").is_none()));
+    let registration: Value = serde_json::from_slice(&server.sent[3].body).unwrap();
+    assert_ne!(registration["dpop_bound_access_tokens"], true);
+    assert!(session.dpop.is_none());
+}
+
+#[cfg(feature = "private-key-jwt")]
+#[test]
+fn a_resource_listing_dpop_in_its_metadata_gets_bound_tokens() {
+    let mut prm = prm(SERVER, ISSUER);
+    prm["dpop_signing_alg_values_supported"] = json!(["ES256"]);
+    let mut server = dynamic_server()
+        .get(
+            "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            prm,
+        )
+        .get(
+            "https://auth.example.com/.well-known/oauth-authorization-server",
+            dpop_metadata(),
+        )
+        .post(
+            "https://auth.example.com/token",
+            200,
+            json!({ "access_token": "at-1", "token_type": "DPoP", "expires_in": 3600 }),
+        );
+    let session = server.drive(&mut dynamic(dpop_config())).unwrap();
+    assert!(server.last_token_request().header("DPoP").is_some());
+    assert!(session.dpop.is_some());
+}
+
 fn dpop_metadata() -> Value {
     let mut metadata = as_metadata(ISSUER);
     metadata["dpop_signing_alg_values_supported"] = json!(["RS256", "ES256"]);
@@ -1124,11 +1182,7 @@ fn a_dpop_server_gets_proven_token_requests_and_a_bound_session() {
         ],
         r#"{"error":"use_dpop_nonce","error_description":"nonce required"}"#,
     );
-    let mut server = dynamic_server()
-        .get(
-            "https://auth.example.com/.well-known/oauth-authorization-server",
-            dpop_metadata(),
-        )
+    let mut server = dpop_server()
         .once(Method::Post, TOKEN, nonce_challenge)
         .post(
             TOKEN,
@@ -1232,11 +1286,7 @@ fn a_pending_sign_in_keeps_the_dpop_key_it_began_with_stored_or_sealed() {
     let private = key.private_key.clone().unwrap();
     let seal_keys = SealKeys::new([SealKey::new("k1", &[7; 32]).unwrap()]).unwrap();
     for sealed in [false, true] {
-        let mut server = dynamic_server()
-            .get(
-                "https://auth.example.com/.well-known/oauth-authorization-server",
-                dpop_metadata(),
-            )
+        let mut server = dpop_server()
             .once(Method::Post, TOKEN, nonce_challenge.clone())
             .post(
                 TOKEN,
@@ -1324,16 +1374,11 @@ fn a_server_without_dpop_gets_no_proofs_even_when_a_key_is_offered() {
 
 #[test]
 fn without_a_key_a_dpop_server_gets_bearer_requests_and_a_dpop_token_is_refused() {
-    let mut server = dynamic_server()
-        .get(
-            "https://auth.example.com/.well-known/oauth-authorization-server",
-            dpop_metadata(),
-        )
-        .post(
-            "https://auth.example.com/token",
-            200,
-            json!({ "access_token": "at-1", "token_type": "DPoP" }),
-        );
+    let mut server = dpop_server().post(
+        "https://auth.example.com/token",
+        200,
+        json!({ "access_token": "at-1", "token_type": "DPoP" }),
+    );
     let err = server.drive(&mut dynamic(config())).unwrap_err();
     assert!(server.sent.iter().all(|r| r.header("DPoP").is_none()));
     assert_eq!(err.code(), "invalid_token_response");
@@ -1349,12 +1394,8 @@ fn a_server_that_keeps_asking_for_a_nonce_is_answered_once() {
             r#"{"error":"use_dpop_nonce"}"#,
         )
     };
-    let mut server = dynamic_server()
-        .get(
-            "https://auth.example.com/.well-known/oauth-authorization-server",
-            dpop_metadata(),
-        )
-        .route(Method::Post, "https://auth.example.com/token", challenge());
+    let mut server =
+        dpop_server().route(Method::Post, "https://auth.example.com/token", challenge());
     let err = server.drive(&mut dynamic(dpop_config())).unwrap_err();
     assert_eq!(
         server
@@ -1584,6 +1625,7 @@ fn with_dpop_only_the_authorization_servers_token_endpoint_gets_proofs() {
     let mut metadata = assertion_metadata(json!(["client_secret_basic"]));
     metadata["dpop_signing_alg_values_supported"] = json!(["ES256"]);
     let mut server = assertion_server(metadata)
+        .route(Method::Post, SERVER, dpop_probe())
         .post(IDP_TOKEN, 200, id_jag_answer())
         .post(
             "https://auth.example.com/token",

@@ -22,5 +22,11 @@ pub(crate) async fn authorization_server(State(state): State<Arc<AppState>>) -> 
 
 /// `GET` of any protected-resource metadata URL this configuration serves.
 pub(crate) async fn protected_resource(State(state): State<Arc<AppState>>) -> Response {
-    no_store_json(StatusCode::OK, state.resource.metadata())
+    let mut document = state.resource.metadata();
+    if state.config.dpop {
+        // RFC 9728 §2: the resource takes DPoP-bound tokens.
+        document["dpop_signing_alg_values_supported"] =
+            serde_json::json!([mcp_oauth_core::dpop::ALGORITHM]);
+    }
+    no_store_json(StatusCode::OK, document)
 }
