@@ -376,9 +376,9 @@ export interface OAuthClientOptions {
    */
   reauthorizeOnUnauthorized?: boolean
   /**
-   * Bind tokens to a per-connection key (DPoP, RFC 9449) where the server's
-   * authorization server offers it, so a stolen token is useless (default:
-   * true). The key is kept with the connection in the token store.
+   * Bind tokens to a per-connection key (DPoP, RFC 9449) where the server and
+   * its authorization server both take it, so a stolen token is useless
+   * (default: true). The key is kept with the connection in the token store.
    */
   dpop?: boolean
   /**

@@ -197,11 +197,11 @@ impl OAuthClientBuilder {
         self
     }
 
-    /// Whether to bind tokens to a per-connection key (DPoP, RFC 9449) where the
-    /// authorization server offers it (`dpop_signing_alg_values_supported` lists
-    /// ES256). On by default: a DPoP-bound token is useless to whoever steals it.
-    /// Turn it off only for a resource that cannot take `DPoP` tokens although its
-    /// authorization server issues them.
+    /// Whether to bind tokens to a per-connection key (DPoP, RFC 9449) where both
+    /// ends take them: the authorization server lists ES256 in
+    /// `dpop_signing_alg_values_supported`, and the resource challenges with the
+    /// `DPoP` scheme or lists ES256 in its own metadata (RFC 9728 §2). On by
+    /// default: a DPoP-bound token is useless to whoever steals it.
     pub fn dpop(mut self, enabled: bool) -> Self {
         self.dpop = enabled;
         self

@@ -60,9 +60,9 @@ pub struct OAuthClientOptions {
     /// When a request gets a `401` that no refresh can fix, sign in again right
     /// away instead of failing with `code: 'reauth_required'` (default: false).
     pub reauthorize_on_unauthorized: Option<bool>,
-    /// Bind tokens to a per-connection key (DPoP, RFC 9449) where the server's
-    /// authorization server offers it, so a stolen token is useless (default:
-    /// true). The key is kept with the connection in the token store.
+    /// Bind tokens to a per-connection key (DPoP, RFC 9449) where the server and
+    /// its authorization server both take it, so a stolen token is useless
+    /// (default: true). The key is kept with the connection in the token store.
     pub dpop: Option<bool>,
     /// Clients registered with an authorization server beforehand, each bound
     /// to its issuer: a dynamic sign-in whose discovery finds that issuer uses

@@ -106,7 +106,8 @@ pub struct DynamicConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion_grant: Option<AssertionGrant>,
     /// A fresh key pair to bind the tokens to (DPoP, RFC 9449), used when the
-    /// authorization server advertises ES256 in `dpop_signing_alg_values_supported`;
+    /// authorization server advertises ES256 in `dpop_signing_alg_values_supported`
+    /// and the resource takes DPoP too (see `DynamicFlow`'s binding decision);
     /// otherwise the tokens are plain bearer tokens. `None`: never use DPoP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_key: Option<DpopKey>,
