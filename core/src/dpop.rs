@@ -240,8 +240,9 @@ impl DpopKey {
     }
 }
 
-/// Whether an authorization server's `dpop_signing_alg_values_supported` (RFC 9449
-/// §5.1) accepts the proofs this client signs.
+/// Whether a `dpop_signing_alg_values_supported` list accepts the proofs this
+/// client signs: an authorization server's (RFC 9449 §5.1) or a resource's
+/// (RFC 9728 §2).
 pub fn supports_es256(advertised: Option<&[String]>) -> bool {
     advertised.is_some_and(|algs| algs.iter().any(|a| a == ALGORITHM))
 }
