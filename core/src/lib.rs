@@ -12,6 +12,7 @@
 //! [`flow::ManualFlow`] (user-supplied client and endpoints), then keep the
 //! resulting [`session::Session`] to refresh tokens.
 
+#[cfg(feature = "assertion-grants")]
 pub mod assertion;
 pub mod authorize;
 pub mod client_auth;

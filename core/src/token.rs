@@ -249,6 +249,7 @@ pub(crate) fn client_credentials_request_inner(
 /// The JWT-bearer authorization grant (RFC 7523 §2.1): `assertion` is presented
 /// for tokens, with the client's authentication when it has an identity (an
 /// anonymous workload client sends none), `scope` and the RFC 8707 `resource`.
+#[cfg(feature = "assertion-grants")]
 pub fn jwt_bearer_request(
     token_endpoint: &Url,
     client: &ClientCredentials,
@@ -269,6 +270,7 @@ pub fn jwt_bearer_request(
 /// The issued token of a token-exchange response (RFC 8693 §2.2.1), which must be
 /// of `expected_type` (`issued_token_type`). Its `token_type` is not checked:
 /// for tokens that are not access tokens it is `N_A`, and nothing depends on it.
+#[cfg(feature = "assertion-grants")]
 pub fn parse_token_exchange_response(
     response: &HttpResponse,
     expected_type: &str,

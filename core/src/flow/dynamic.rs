@@ -17,6 +17,7 @@
 
 use super::code_grant::{AuthSecrets, CodeGrant, CodeGrantParams};
 use super::{callback_error_is_fatal, Action};
+#[cfg(feature = "assertion-grants")]
 use crate::assertion::{self, AssertionGrant};
 use crate::discovery::{
     self, AuthorizationServerMetadata, DiscoveryError, ProtectedResourceMetadata,
@@ -103,6 +104,7 @@ pub struct DynamicConfig {
     /// identity federation or enterprise-managed authorization (see
     /// [`crate::assertion`]). `None`: the authorization-code grant (or client
     /// credentials, for a confidential client of a server that offers only that).
+    #[cfg(feature = "assertion-grants")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion_grant: Option<AssertionGrant>,
     /// A fresh key pair to bind the tokens to (DPoP, RFC 9449), used when the
@@ -137,6 +139,7 @@ impl DynamicConfig {
             scope: None,
             probe: Probe::default(),
             protocol_version: default_protocol_version(),
+            #[cfg(feature = "assertion-grants")]
             assertion_grant: None,
             dpop_key: None,
             network: NetworkPolicy::default(),
@@ -172,11 +175,13 @@ enum Step {
     },
     /// Enterprise-managed authorization: the user's ID token is being exchanged
     /// at the IdP for an ID-JAG (RFC 8693).
+    #[cfg(feature = "assertion-grants")]
     TokenExchange {
         grant: Box<Grant>,
         request: HttpRequest,
     },
     /// An assertion is being presented for tokens (RFC 7523 §2.1).
+    #[cfg(feature = "assertion-grants")]
     JwtBearer {
         grant: Box<Grant>,
         request: HttpRequest,
@@ -317,9 +322,11 @@ impl DynamicFlow {
                 None => Action::Failed(corrupt()),
             },
             Step::Registering { request, .. } => Action::Send(request.clone()),
-            Step::ClientCredentials { request, .. }
-            | Step::TokenExchange { request, .. }
-            | Step::JwtBearer { request, .. } => Action::Send(request.clone()),
+            Step::ClientCredentials { request, .. } => Action::Send(request.clone()),
+            #[cfg(feature = "assertion-grants")]
+            Step::TokenExchange { request, .. } | Step::JwtBearer { request, .. } => {
+                Action::Send(request.clone())
+            }
             Step::Authorizing(grant) => match grant.exchange_request() {
                 Some(request) => Action::Send(request.clone()),
                 None => Action::Authorize {
@@ -454,9 +461,11 @@ impl DynamicFlow {
     pub fn client(&self) -> Option<&ClientCredentials> {
         match &self.step {
             Step::Authorizing(grant) => Some(grant.client()),
-            Step::ClientCredentials { grant, .. }
-            | Step::TokenExchange { grant, .. }
-            | Step::JwtBearer { grant, .. } => Some(&grant.client),
+            Step::ClientCredentials { grant, .. } => Some(&grant.client),
+            #[cfg(feature = "assertion-grants")]
+            Step::TokenExchange { grant, .. } | Step::JwtBearer { grant, .. } => {
+                Some(&grant.client)
+            }
             Step::Done(session) => Some(&session.grant.client),
             _ => None,
         }
@@ -496,7 +505,9 @@ impl DynamicFlow {
             Step::AuthorizationServerMetadata { .. } => "fetching authorization server metadata",
             Step::Registering { .. } => "registering a client",
             Step::ClientCredentials { .. } => "requesting a client-credentials token",
+            #[cfg(feature = "assertion-grants")]
             Step::TokenExchange { .. } => "exchanging the ID token for an ID-JAG at the IdP",
+            #[cfg(feature = "assertion-grants")]
             Step::JwtBearer { .. } => "presenting an assertion for tokens",
             Step::Authorizing(grant) if grant.exchange_request().is_some() => "exchanging the code",
             Step::Authorizing(_) => "waiting for the authorization callback",
@@ -587,6 +598,7 @@ impl DynamicFlow {
                     Err(error) => Err(error.into()),
                 }
             }
+            #[cfg(feature = "assertion-grants")]
             Step::TokenExchange { grant, .. } => {
                 let id_jag = assertion::parse_id_jag_response(response)?;
                 let request = self.jwt_bearer_request(grant, &id_jag, now)?;
@@ -595,17 +607,9 @@ impl DynamicFlow {
                     request,
                 })
             }
-            Step::ClientCredentials { grant, .. } | Step::JwtBearer { grant, .. } => {
-                let tokens = crate::token::parse_token_response_with_dpop(
-                    response,
-                    now,
-                    grant.scope.as_deref(),
-                    self.dpop.is_some(),
-                )?;
-                Ok(Step::Done(Box::new(
-                    Session::new((**grant).clone(), tokens).with_dpop(self.dpop.clone()),
-                )))
-            }
+            Step::ClientCredentials { grant, .. } => self.tokens_for(grant, response, now),
+            #[cfg(feature = "assertion-grants")]
+            Step::JwtBearer { grant, .. } => self.tokens_for(grant, response, now),
             Step::Authorizing(grant) => match grant.exchange_request() {
                 Some(_) => Ok(Step::Done(Box::new(grant.on_token_response(
                     response,
@@ -763,6 +767,7 @@ impl DynamicFlow {
         match plan {
             RegistrationPlan::Known(client) => self.authorizing_step(&metadata, client, scope, now),
             // Workload identity needs no client: the assertion is the credential.
+            #[cfg(feature = "assertion-grants")]
             _ if matches!(
                 self.config.assertion_grant,
                 Some(AssertionGrant::Workload { .. })
@@ -791,6 +796,7 @@ impl DynamicFlow {
         scope: Option<String>,
         now: u64,
     ) -> Result<Step, Error> {
+        #[cfg(feature = "assertion-grants")]
         if let Some(assertion_grant) = &self.config.assertion_grant {
             return self.assertion_step(metadata, assertion_grant, client, scope, now);
         }
@@ -839,8 +845,23 @@ impl DynamicFlow {
         ))))
     }
 
+    /// The session a grant without a browser step (client credentials, JWT
+    /// bearer) ends in, from its token response.
+    fn tokens_for(&self, grant: &Grant, response: &HttpResponse, now: u64) -> Result<Step, Error> {
+        let tokens = crate::token::parse_token_response_with_dpop(
+            response,
+            now,
+            grant.scope.as_deref(),
+            self.dpop.is_some(),
+        )?;
+        Ok(Step::Done(Box::new(
+            Session::new(grant.clone(), tokens).with_dpop(self.dpop.clone()),
+        )))
+    }
+
     /// The first request of an assertion grant: the token exchange at the IdP
     /// (enterprise), or the JWT-bearer grant itself (workload).
+    #[cfg(feature = "assertion-grants")]
     fn assertion_step(
         &self,
         metadata: &AuthorizationServerMetadata,
@@ -887,6 +908,7 @@ impl DynamicFlow {
         }
     }
 
+    #[cfg(feature = "assertion-grants")]
     fn jwt_bearer_request(
         &self,
         grant: &Grant,

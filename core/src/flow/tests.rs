@@ -1408,244 +1408,250 @@ fn a_server_that_keeps_asking_for_a_nonce_is_answered_once() {
     assert_eq!(err.code(), "token_rejected");
 }
 
-fn assertion_metadata(auth_methods: Value) -> Value {
-    let mut metadata = as_metadata(ISSUER);
-    metadata["grant_types_supported"] = json!([crate::assertion::JWT_BEARER_GRANT]);
-    metadata["token_endpoint_auth_methods_supported"] = auth_methods;
-    metadata
-}
+/// Workload identity and enterprise-managed authorization (`assertion-grants`).
+#[cfg(feature = "assertion-grants")]
+mod assertion_grants {
+    use super::*;
 
-fn assertion_server(metadata: Value) -> Recorded {
-    dynamic_server()
-        .get(
-            "https://auth.example.com/.well-known/oauth-authorization-server",
-            metadata,
-        )
-        .post(
-            "https://auth.example.com/token",
-            200,
-            json!({ "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600 }),
-        )
-}
+    fn assertion_metadata(auth_methods: Value) -> Value {
+        let mut metadata = as_metadata(ISSUER);
+        metadata["grant_types_supported"] = json!([crate::assertion::JWT_BEARER_GRANT]);
+        metadata["token_endpoint_auth_methods_supported"] = auth_methods;
+        metadata
+    }
 
-#[test]
-fn workload_identity_presents_the_assertion_without_a_client_or_a_browser() {
-    let mut metadata = assertion_metadata(json!(["none"]));
-    metadata
-        .as_object_mut()
-        .unwrap()
-        .remove("registration_endpoint");
-    let mut server = assertion_server(metadata);
-    let mut config = config();
-    config.assertion_grant = Some(crate::assertion::AssertionGrant::workload(
-        "eyJ.workload.jwt",
-    ));
-    let session = server.drive(&mut dynamic(config)).unwrap();
+    fn assertion_server(metadata: Value) -> Recorded {
+        dynamic_server()
+            .get(
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                metadata,
+            )
+            .post(
+                "https://auth.example.com/token",
+                200,
+                json!({ "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600 }),
+            )
+    }
 
-    assert!(server.authorize_params.is_empty(), "no browser");
-    assert_eq!(
-        server.urls(),
-        [
-            "POST https://mcp.example.com/mcp",
-            "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
-            "GET https://auth.example.com/.well-known/oauth-authorization-server",
-            "POST https://auth.example.com/token",
-        ]
-    );
-    let sent = form(server.last_token_request());
-    assert_eq!(
-        sent,
-        [
-            ("grant_type", crate::assertion::JWT_BEARER_GRANT),
-            ("assertion", "eyJ.workload.jwt"),
-            ("scope", "mcp:read"),
-            ("resource", SERVER),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect::<BTreeMap<_, _>>(),
-        "no client_id: the assertion is the credential"
-    );
-    assert_eq!(
-        session.grant.grant_type,
-        crate::session::GrantType::JwtBearer
-    );
-    assert!(crate::assertion::is_anonymous(&session.grant.client));
-    // Without a refresh token, renewal is a new assertion: the host signs in again.
-    assert_eq!(
-        session.decide(NOW + 3600),
-        crate::session::TokenDecision::ReconnectNeeded
-    );
-}
+    #[test]
+    fn workload_identity_presents_the_assertion_without_a_client_or_a_browser() {
+        let mut metadata = assertion_metadata(json!(["none"]));
+        metadata
+            .as_object_mut()
+            .unwrap()
+            .remove("registration_endpoint");
+        let mut server = assertion_server(metadata);
+        let mut config = config();
+        config.assertion_grant = Some(crate::assertion::AssertionGrant::workload(
+            "eyJ.workload.jwt",
+        ));
+        let session = server.drive(&mut dynamic(config)).unwrap();
 
-#[test]
-fn workload_identity_names_a_pre_registered_client_and_never_registers() {
-    let mut server = assertion_server(assertion_metadata(json!(["none"])));
-    let mut config = config();
-    config.assertion_grant = Some(crate::assertion::AssertionGrant::workload("jwt"));
-    config.clients = vec![PreRegisteredClient {
-        issuer: None,
-        client_id: "conformance-wif-workload".into(),
-        client_secret: None,
-        auth_method: None,
-        private_key: None,
-    }];
-    server.drive(&mut dynamic(config.clone())).unwrap();
-    assert_eq!(
-        form(server.last_token_request())["client_id"],
-        "conformance-wif-workload"
-    );
-    // Open registration is not used for a workload without a client either.
-    let mut server = assertion_server(assertion_metadata(json!(["none"])));
-    config.clients.clear();
-    server.drive(&mut dynamic(config)).unwrap();
-    assert!(server
-        .sent
-        .iter()
-        .all(|r| r.purpose != Purpose::Registration));
-}
+        assert!(server.authorize_params.is_empty(), "no browser");
+        assert_eq!(
+            server.urls(),
+            [
+                "POST https://mcp.example.com/mcp",
+                "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+                "GET https://auth.example.com/.well-known/oauth-authorization-server",
+                "POST https://auth.example.com/token",
+            ]
+        );
+        let sent = form(server.last_token_request());
+        assert_eq!(
+            sent,
+            [
+                ("grant_type", crate::assertion::JWT_BEARER_GRANT),
+                ("assertion", "eyJ.workload.jwt"),
+                ("scope", "mcp:read"),
+                ("resource", SERVER),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+            "no client_id: the assertion is the credential"
+        );
+        assert_eq!(
+            session.grant.grant_type,
+            crate::session::GrantType::JwtBearer
+        );
+        assert!(crate::assertion::is_anonymous(&session.grant.client));
+        // Without a refresh token, renewal is a new assertion: the host signs in again.
+        assert_eq!(
+            session.decide(NOW + 3600),
+            crate::session::TokenDecision::ReconnectNeeded
+        );
+    }
 
-#[test]
-fn an_authorization_server_without_the_jwt_bearer_grant_is_refused_up_front() {
-    let mut metadata = as_metadata(ISSUER);
-    metadata["grant_types_supported"] = json!(["authorization_code", "refresh_token"]);
-    let mut server = assertion_server(metadata);
-    let mut config = config();
-    config.assertion_grant = Some(crate::assertion::AssertionGrant::workload("jwt"));
-    let err = server.drive(&mut dynamic(config)).unwrap_err();
-    assert_eq!(err.code(), "grant_not_supported");
-    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Token));
-}
-
-const IDP_TOKEN: &str = "https://idp.example.com/oauth2/token";
-
-fn enterprise_config() -> DynamicConfig {
-    let mut config = config();
-    config.assertion_grant = Some(crate::assertion::AssertionGrant::Enterprise(
-        crate::assertion::EnterpriseIdp {
-            token_endpoint: IDP_TOKEN.into(),
-            client_id: "idp-client".into(),
+    #[test]
+    fn workload_identity_names_a_pre_registered_client_and_never_registers() {
+        let mut server = assertion_server(assertion_metadata(json!(["none"])));
+        let mut config = config();
+        config.assertion_grant = Some(crate::assertion::AssertionGrant::workload("jwt"));
+        config.clients = vec![PreRegisteredClient {
+            issuer: None,
+            client_id: "conformance-wif-workload".into(),
             client_secret: None,
             auth_method: None,
-            id_token: Secret::new("the-id-token"),
-        },
-    ));
-    // A client with a secret is bound to its issuer (the secret goes nowhere else).
-    config.clients = vec![PreRegisteredClient {
-        issuer: Some(ISSUER.into()),
-        client_id: "mcp-client".into(),
-        client_secret: Some(Secret::new("mcp-secret")),
-        auth_method: None,
-        private_key: None,
-    }];
-    config
-}
-
-fn id_jag_answer() -> Value {
-    json!({
-        "issued_token_type": crate::assertion::ID_JAG_TOKEN_TYPE,
-        "access_token": "the-id-jag",
-        "token_type": "N_A",
-        "expires_in": 300,
-    })
-}
-
-#[test]
-fn enterprise_managed_authorization_exchanges_the_id_token_then_presents_the_id_jag() {
-    let mut server = assertion_server(assertion_metadata(json!(["client_secret_basic"]))).post(
-        IDP_TOKEN,
-        200,
-        id_jag_answer(),
-    );
-    let session = server.drive(&mut dynamic(enterprise_config())).unwrap();
-
-    assert_eq!(
-        server.urls(),
-        [
-            "POST https://mcp.example.com/mcp",
-            "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
-            "GET https://auth.example.com/.well-known/oauth-authorization-server",
-            "POST https://idp.example.com/oauth2/token",
-            "POST https://auth.example.com/token",
-        ]
-    );
-    let exchange = form(&server.sent[3]);
-    assert_eq!(
-        exchange["grant_type"],
-        crate::assertion::TOKEN_EXCHANGE_GRANT
-    );
-    assert_eq!(
-        exchange["requested_token_type"],
-        crate::assertion::ID_JAG_TOKEN_TYPE
-    );
-    assert_eq!(exchange["audience"], ISSUER);
-    assert_eq!(exchange["resource"], SERVER);
-    assert_eq!(exchange["subject_token"], "the-id-token");
-    assert_eq!(
-        exchange["subject_token_type"],
-        crate::assertion::ID_TOKEN_TYPE
-    );
-    assert_eq!(exchange["client_id"], "idp-client");
-    // The MCP client authenticates at the MCP server's AS with its own credentials.
-    let bearer_grant = server.last_token_request();
-    assert!(bearer_grant
-        .header("Authorization")
-        .unwrap()
-        .starts_with("Basic "));
-    let sent = form(bearer_grant);
-    assert_eq!(sent["grant_type"], crate::assertion::JWT_BEARER_GRANT);
-    assert_eq!(sent["assertion"], "the-id-jag");
-    assert_eq!(sent["resource"], SERVER);
-    assert_eq!(session.grant.client.client_id, "mcp-client");
-    assert_eq!(
-        session.grant.grant_type,
-        crate::session::GrantType::JwtBearer
-    );
-}
-
-#[test]
-fn a_refused_token_exchange_stops_before_the_authorization_server() {
-    let mut server = assertion_server(assertion_metadata(json!(["client_secret_basic"]))).post(
-        IDP_TOKEN,
-        400,
-        json!({ "error": "invalid_grant", "error_description": "user not assigned" }),
-    );
-    let err = server.drive(&mut dynamic(enterprise_config())).unwrap_err();
-    assert_eq!(err.code(), "invalid_grant");
-    assert_eq!(
-        server.sent.last().unwrap().url.as_str(),
-        IDP_TOKEN,
-        "the AS never sees a token request"
-    );
-}
-
-#[cfg(feature = "private-key-jwt")]
-#[test]
-fn with_dpop_only_the_authorization_servers_token_endpoint_gets_proofs() {
-    let mut metadata = assertion_metadata(json!(["client_secret_basic"]));
-    metadata["dpop_signing_alg_values_supported"] = json!(["ES256"]);
-    let mut server = assertion_server(metadata)
-        .route(Method::Post, SERVER, dpop_probe())
-        .post(IDP_TOKEN, 200, id_jag_answer())
-        .post(
-            "https://auth.example.com/token",
-            200,
-            json!({ "access_token": "at-1", "token_type": "DPoP", "expires_in": 3600 }),
+            private_key: None,
+        }];
+        server.drive(&mut dynamic(config.clone())).unwrap();
+        assert_eq!(
+            form(server.last_token_request())["client_id"],
+            "conformance-wif-workload"
         );
-    let mut config = enterprise_config();
-    config.dpop_key = dpop_config().dpop_key;
-    let session = server.drive(&mut dynamic(config)).unwrap();
-    let idp = server
-        .sent
-        .iter()
-        .find(|r| r.url.as_str() == IDP_TOKEN)
-        .unwrap();
-    assert!(idp.header("DPoP").is_none());
-    assert_eq!(
-        proof_claims(server.last_token_request())["htu"],
-        "https://auth.example.com/token"
-    );
-    assert!(session.tokens.is_dpop());
+        // Open registration is not used for a workload without a client either.
+        let mut server = assertion_server(assertion_metadata(json!(["none"])));
+        config.clients.clear();
+        server.drive(&mut dynamic(config)).unwrap();
+        assert!(server
+            .sent
+            .iter()
+            .all(|r| r.purpose != Purpose::Registration));
+    }
+
+    #[test]
+    fn an_authorization_server_without_the_jwt_bearer_grant_is_refused_up_front() {
+        let mut metadata = as_metadata(ISSUER);
+        metadata["grant_types_supported"] = json!(["authorization_code", "refresh_token"]);
+        let mut server = assertion_server(metadata);
+        let mut config = config();
+        config.assertion_grant = Some(crate::assertion::AssertionGrant::workload("jwt"));
+        let err = server.drive(&mut dynamic(config)).unwrap_err();
+        assert_eq!(err.code(), "grant_not_supported");
+        assert!(server.sent.iter().all(|r| r.purpose != Purpose::Token));
+    }
+
+    const IDP_TOKEN: &str = "https://idp.example.com/oauth2/token";
+
+    fn enterprise_config() -> DynamicConfig {
+        let mut config = config();
+        config.assertion_grant = Some(crate::assertion::AssertionGrant::Enterprise(
+            crate::assertion::EnterpriseIdp {
+                token_endpoint: IDP_TOKEN.into(),
+                client_id: "idp-client".into(),
+                client_secret: None,
+                auth_method: None,
+                id_token: Secret::new("the-id-token"),
+            },
+        ));
+        // A client with a secret is bound to its issuer (the secret goes nowhere else).
+        config.clients = vec![PreRegisteredClient {
+            issuer: Some(ISSUER.into()),
+            client_id: "mcp-client".into(),
+            client_secret: Some(Secret::new("mcp-secret")),
+            auth_method: None,
+            private_key: None,
+        }];
+        config
+    }
+
+    fn id_jag_answer() -> Value {
+        json!({
+            "issued_token_type": crate::assertion::ID_JAG_TOKEN_TYPE,
+            "access_token": "the-id-jag",
+            "token_type": "N_A",
+            "expires_in": 300,
+        })
+    }
+
+    #[test]
+    fn enterprise_managed_authorization_exchanges_the_id_token_then_presents_the_id_jag() {
+        let mut server = assertion_server(assertion_metadata(json!(["client_secret_basic"]))).post(
+            IDP_TOKEN,
+            200,
+            id_jag_answer(),
+        );
+        let session = server.drive(&mut dynamic(enterprise_config())).unwrap();
+
+        assert_eq!(
+            server.urls(),
+            [
+                "POST https://mcp.example.com/mcp",
+                "GET https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+                "GET https://auth.example.com/.well-known/oauth-authorization-server",
+                "POST https://idp.example.com/oauth2/token",
+                "POST https://auth.example.com/token",
+            ]
+        );
+        let exchange = form(&server.sent[3]);
+        assert_eq!(
+            exchange["grant_type"],
+            crate::assertion::TOKEN_EXCHANGE_GRANT
+        );
+        assert_eq!(
+            exchange["requested_token_type"],
+            crate::assertion::ID_JAG_TOKEN_TYPE
+        );
+        assert_eq!(exchange["audience"], ISSUER);
+        assert_eq!(exchange["resource"], SERVER);
+        assert_eq!(exchange["subject_token"], "the-id-token");
+        assert_eq!(
+            exchange["subject_token_type"],
+            crate::assertion::ID_TOKEN_TYPE
+        );
+        assert_eq!(exchange["client_id"], "idp-client");
+        // The MCP client authenticates at the MCP server's AS with its own credentials.
+        let bearer_grant = server.last_token_request();
+        assert!(bearer_grant
+            .header("Authorization")
+            .unwrap()
+            .starts_with("Basic "));
+        let sent = form(bearer_grant);
+        assert_eq!(sent["grant_type"], crate::assertion::JWT_BEARER_GRANT);
+        assert_eq!(sent["assertion"], "the-id-jag");
+        assert_eq!(sent["resource"], SERVER);
+        assert_eq!(session.grant.client.client_id, "mcp-client");
+        assert_eq!(
+            session.grant.grant_type,
+            crate::session::GrantType::JwtBearer
+        );
+    }
+
+    #[test]
+    fn a_refused_token_exchange_stops_before_the_authorization_server() {
+        let mut server = assertion_server(assertion_metadata(json!(["client_secret_basic"]))).post(
+            IDP_TOKEN,
+            400,
+            json!({ "error": "invalid_grant", "error_description": "user not assigned" }),
+        );
+        let err = server.drive(&mut dynamic(enterprise_config())).unwrap_err();
+        assert_eq!(err.code(), "invalid_grant");
+        assert_eq!(
+            server.sent.last().unwrap().url.as_str(),
+            IDP_TOKEN,
+            "the AS never sees a token request"
+        );
+    }
+
+    #[cfg(feature = "private-key-jwt")]
+    #[test]
+    fn with_dpop_only_the_authorization_servers_token_endpoint_gets_proofs() {
+        let mut metadata = assertion_metadata(json!(["client_secret_basic"]));
+        metadata["dpop_signing_alg_values_supported"] = json!(["ES256"]);
+        let mut server = assertion_server(metadata)
+            .route(Method::Post, SERVER, dpop_probe())
+            .post(IDP_TOKEN, 200, id_jag_answer())
+            .post(
+                "https://auth.example.com/token",
+                200,
+                json!({ "access_token": "at-1", "token_type": "DPoP", "expires_in": 3600 }),
+            );
+        let mut config = enterprise_config();
+        config.dpop_key = dpop_config().dpop_key;
+        let session = server.drive(&mut dynamic(config)).unwrap();
+        let idp = server
+            .sent
+            .iter()
+            .find(|r| r.url.as_str() == IDP_TOKEN)
+            .unwrap();
+        assert!(idp.header("DPoP").is_none());
+        assert_eq!(
+            proof_claims(server.last_token_request())["htu"],
+            "https://auth.example.com/token"
+        );
+        assert!(session.tokens.is_dpop());
+    }
 }
 
 /// A sign-in against [`dynamic_server`], with what it discovered, and the step-up
