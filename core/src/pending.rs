@@ -224,14 +224,7 @@ impl<H: Serialize + DeserializeOwned> PendingSignIn<H> {
         let mut grant = self.grant;
         grant.expect_state(state.to_owned());
         grant.on_callback(callback_url, now)?;
-        let request = grant
-            .exchange_request()
-            .cloned()
-            .ok_or(Error::UnexpectedEvent {
-                state: "waiting for a callback",
-                event: "a callback that prepared no exchange",
-            })?;
-        Ok((self.host, CodeExchange { grant, request }))
+        Ok((self.host, CodeExchange::accepted(grant)?))
     }
 }
 
@@ -248,6 +241,18 @@ pub struct CodeExchange {
 }
 
 impl CodeExchange {
+    /// The exchange of a grant whose callback was just accepted.
+    pub(crate) fn accepted(grant: CodeGrant) -> Result<Self, Error> {
+        let request = grant
+            .exchange_request()
+            .cloned()
+            .ok_or(Error::UnexpectedEvent {
+                state: "waiting for a callback",
+                event: "a callback that prepared no exchange",
+            })?;
+        Ok(Self { grant, request })
+    }
+
     /// The token request to send (RFC 6749 §4.1.3, with the PKCE verifier).
     pub fn request(&self) -> &HttpRequest {
         &self.request
@@ -272,6 +277,13 @@ impl CodeExchange {
             body: None,
         };
         Ok(Some(binding.proof(target, now, entropy)?))
+    }
+
+    /// The key the exchange's proofs are made for, when the host signs them
+    /// itself (a browser's non-extractable WebCrypto key); `None` for a bearer
+    /// sign-in.
+    pub fn dpop_key(&self) -> Option<&dpop::DpopKey> {
+        self.grant.dpop().map(|binding| &binding.key)
     }
 
     /// Signs a proof with the key the pending sign-in kept.

@@ -4,8 +4,9 @@
 //! Starting a flow runs every step core asks for up to the authorization (the
 //! probe, metadata discovery and client registration of the dynamic flow; at most
 //! one metadata lookup in the manual one), so `authorizationUrl` is ready when the
-//! promise resolves. Completing it feeds the callback URL to core, which checks
-//! `state` and `iss`, and exchanges the code.
+//! promise resolves. From then on only core's [`AwaitingCallback`] is kept (and
+//! saved by `toJSON()` for a same-window redirect): completing feeds it the
+//! callback URL, which it checks (`state`, `iss`), and exchanges the code.
 
 use crate::clock::now;
 use crate::connection::{from_json_value, to_json_value, Connection};
@@ -18,8 +19,9 @@ use crate::progress::Progress;
 use crate::storage::Storage;
 use js_sys::Promise;
 use mcp_oauth_core::entropy::OsEntropy;
-use mcp_oauth_core::flow::{Action, DynamicFlow, Flow, ManualFlow};
+use mcp_oauth_core::flow::{Action, AwaitingCallback, DynamicFlow, Flow, ManualFlow};
 use mcp_oauth_core::http::{HttpRequest, HttpResponse};
+use mcp_oauth_core::pending::CodeExchange;
 use mcp_oauth_core::progress::ProgressEvent;
 use mcp_oauth_core::session::Session;
 use std::cell::RefCell;
@@ -31,17 +33,11 @@ use wasm_bindgen_futures::future_to_promise;
 /// A sign-in waiting for the user at `authorizationUrl`.
 #[wasm_bindgen]
 pub struct PendingFlow {
-    flow: Rc<RefCell<Flow>>,
+    sign_in: Rc<RefCell<AwaitingCallback>>,
     storage: Option<Storage>,
     progress: Progress,
     authorization_url: String,
     redirect_uri: String,
-}
-
-/// Where driving a flow stopped.
-enum Stop {
-    Authorize { url: String, redirect_uri: String },
-    Done(Box<Session>),
 }
 
 /// Starts a sign-in with discovery and registration; resolves once the
@@ -96,17 +92,11 @@ pub fn resume(
 ) -> Result<PendingFlow, JsValue> {
     let storage = Storage::from_options(&options)?;
     let progress = Progress::from_options(&options)?;
-    let flow: Flow = from_json_value(&json, "the saved flow")?;
-    match flow.next_action() {
-        Action::Authorize { url, redirect_uri } => Ok(PendingFlow {
-            flow: Rc::new(RefCell::new(flow)),
-            storage,
-            progress,
-            authorization_url: url.to_string(),
-            redirect_uri,
-        }),
-        _ => Err(Failure::config("the saved flow is not waiting for an authorization").into()),
+    let sign_in: AwaitingCallback = from_json_value(&json, "the saved flow")?;
+    if sign_in.pending_state().is_none() {
+        return Err(Failure::config("the saved flow is not waiting for an authorization").into());
     }
+    Ok(PendingFlow::waiting(sign_in, storage, progress))
 }
 
 /// Restores the connection saved for `serverUrl` in `storage`, if there is one.
@@ -149,7 +139,7 @@ impl PendingFlow {
     /// The `state` the callback must carry (undefined once the callback arrived).
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> Option<String> {
-        self.flow.borrow().pending_state().map(str::to_owned)
+        self.sign_in.borrow().pending_state().map(str::to_owned)
     }
 
     /// Waits for the callback page in `popup` to relay its URL (see
@@ -197,7 +187,7 @@ impl PendingFlow {
     /// the PKCE verifier: keep it in `sessionStorage`, not in a URL or on a server log.
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        Ok(to_json_value(&*self.flow.borrow())?)
+        Ok(to_json_value(&*self.sign_in.borrow())?)
     }
 }
 
@@ -208,27 +198,32 @@ impl PendingFlow {
         storage: Option<Storage>,
         progress: Progress,
     ) -> Result<PendingFlow, Failure> {
-        let flow = Rc::new(RefCell::new(flow));
-        match drive(&flow, &progress).await? {
-            Stop::Authorize { url, redirect_uri } => {
-                progress.emit(ProgressEvent::Authorize { url: url.clone() });
-                Ok(PendingFlow {
-                    flow,
-                    storage,
-                    progress,
-                    authorization_url: url,
-                    redirect_uri,
-                })
-            }
-            Stop::Done(_) => Err(Failure::config(
-                "the flow finished without an authorization step",
-            )),
+        let flow = RefCell::new(flow);
+        drive(&flow, &progress).await?;
+        let sign_in = flow
+            .into_inner()
+            .into_awaiting_callback()
+            .map_err(|_| Failure::config("the flow finished without an authorization step"))?;
+        let pending = PendingFlow::waiting(sign_in, storage, progress);
+        pending.progress.emit(ProgressEvent::Authorize {
+            url: pending.authorization_url.clone(),
+        });
+        Ok(pending)
+    }
+
+    fn waiting(sign_in: AwaitingCallback, storage: Option<Storage>, progress: Progress) -> Self {
+        PendingFlow {
+            authorization_url: sign_in.authorization_url().to_string(),
+            redirect_uri: sign_in.redirect_uri().to_owned(),
+            sign_in: Rc::new(RefCell::new(sign_in)),
+            storage,
+            progress,
         }
     }
 
     fn share(&self) -> PendingFlow {
         PendingFlow {
-            flow: Rc::clone(&self.flow),
+            sign_in: Rc::clone(&self.sign_in),
             storage: self.storage.clone(),
             progress: self.progress.clone(),
             authorization_url: self.authorization_url.clone(),
@@ -245,35 +240,31 @@ impl PendingFlow {
     /// Feeds the callback to core (which checks `state` and `iss`), exchanges the
     /// code and saves the new connection.
     async fn finish(&self, callback_url: &str) -> Result<Connection, Failure> {
-        let accepted = self.flow.borrow_mut().on_callback(callback_url, now());
-        match accepted {
-            Ok(()) => self.progress.emit(ProgressEvent::callback_accepted()),
+        let accepted = self.sign_in.borrow_mut().on_callback(callback_url, now());
+        let exchange = match accepted {
+            Ok(exchange) => {
+                self.progress.emit(ProgressEvent::callback_accepted());
+                exchange
+            }
             // Still waiting: the callback did not belong to this sign-in.
-            Err(error) if self.flow.borrow().pending_state().is_some() => {
+            Err(error) if self.sign_in.borrow().pending_state().is_some() => {
                 self.progress
                     .emit(ProgressEvent::callback_ignored(error.to_string()));
                 return Err(error.into());
             }
             Err(error) => return Err(error.into()),
-        }
-        match drive(&self.flow, &self.progress).await? {
-            Stop::Done(session) => {
-                let connection =
-                    Connection::new(*session, self.storage.clone(), self.progress.clone());
-                connection.persist().await?;
-                connection.signed_in();
-                Ok(connection)
-            }
-            Stop::Authorize { .. } => Err(Failure::config(
-                "the flow asked for another authorization after the callback",
-            )),
-        }
+        };
+        let session = exchange_code(exchange, &self.progress).await?;
+        let connection = Connection::new(session, self.storage.clone(), self.progress.clone());
+        connection.persist().await?;
+        connection.signed_in();
+        Ok(connection)
     }
 }
 
-/// Runs core's actions until the flow needs the user or is done. No borrow of the
-/// flow is held across an `await`.
-async fn drive(flow: &RefCell<Flow>, progress: &Progress) -> Result<Stop, Failure> {
+/// Runs core's actions until the flow needs the user. No borrow of the flow is
+/// held across an `await`.
+async fn drive(flow: &RefCell<Flow>, progress: &Progress) -> Result<(), Failure> {
     loop {
         let action = flow.borrow().next_action();
         match action {
@@ -287,13 +278,12 @@ async fn drive(flow: &RefCell<Flow>, progress: &Progress) -> Result<Stop, Failur
                 progress.answered(&request, &response);
                 flow.borrow_mut().on_response(response, now())?;
             }
-            Action::Authorize { url, redirect_uri } => {
-                return Ok(Stop::Authorize {
-                    url: url.to_string(),
-                    redirect_uri,
-                })
+            Action::Authorize { .. } => return Ok(()),
+            Action::Done(_) => {
+                return Err(Failure::config(
+                    "the flow finished without an authorization step",
+                ))
             }
-            Action::Done(session) => return Ok(Stop::Done(session)),
             Action::Failed(error) => return Err(error.into()),
         }
     }
@@ -318,6 +308,32 @@ async fn send(flow: &RefCell<Flow>, request: &HttpRequest) -> Result<HttpRespons
             continue;
         }
         return Ok(response);
+    }
+}
+
+/// Exchanges the accepted callback's code for the session, with a DPoP proof
+/// when the sign-in is bound (signed by WebCrypto), once more when the server
+/// wants a nonce.
+async fn exchange_code(
+    mut exchange: CodeExchange,
+    progress: &Progress,
+) -> Result<Session, Failure> {
+    let mut retried = false;
+    loop {
+        let mut request = exchange.request().clone();
+        if let Some(proof) = exchange.dpop_proof(now(), &mut OsEntropy)? {
+            let key = exchange.dpop_key().cloned();
+            let key = key.ok_or_else(|| Failure::config("a DPoP proof without a key"))?;
+            request =
+                request.with_header(mcp_oauth_core::dpop::HEADER, dpop::sign(&key, proof).await?);
+        }
+        let response = fetch::execute(&request).await?;
+        if exchange.dpop_retry(&response, retried) {
+            retried = true;
+            continue;
+        }
+        progress.answered(&request, &response);
+        return Ok(exchange.on_response(&response, now())?);
     }
 }
 

@@ -15,14 +15,18 @@
 //! [`DynamicFlow`] discovers everything (401 challenge, RFC 9728, RFC 8414/OIDC) and
 //! registers a client; [`ManualFlow`] starts from what the user typed in. Both end in
 //! the same authorization-code + PKCE grant (`code_grant`). Every state is
-//! serializable, so a pending flow can be stored (web backends, browser redirects)
-//! and resumed in another process. A serialized flow holds the PKCE verifier: keep
+//! serializable, so a pending flow can be stored and resumed in another process;
+//! once it waits for its callback, what finishing needs can also be kept on its
+//! own: a web backend's [`crate::pending::PendingSignIn`], a browser redirect's
+//! [`AwaitingCallback`]. A serialized flow holds the PKCE verifier: keep
 //! it server-side or sealed.
 
+mod awaiting;
 mod code_grant;
 mod dynamic;
 mod manual;
 
+pub use awaiting::AwaitingCallback;
 pub use code_grant::CodeGrant;
 pub use dynamic::{
     Discovered, DynamicConfig, DynamicFlow, Probe, DEFAULT_PROTOCOL_VERSION, DISCOVERY_REUSE_SECS,
@@ -172,6 +176,13 @@ impl Flow {
             Flow::Dynamic(f) => f.into_code_grant().map_err(Flow::Dynamic),
             Flow::Manual(f) => f.into_code_grant().map_err(Flow::Manual),
         }
+    }
+
+    /// The sign-in waiting for its callback, on its own, once the flow has reached
+    /// [`Action::Authorize`] (see [`AwaitingCallback`]); the flow is given back
+    /// when it is elsewhere.
+    pub fn into_awaiting_callback(self) -> Result<AwaitingCallback, Flow> {
+        self.into_code_grant().map(AwaitingCallback::new)
     }
 
     /// The `state` the callback must carry, once the flow is waiting for it. Hosts

@@ -4,6 +4,7 @@
 use super::*;
 use crate::client_auth::AuthMethod;
 use crate::http::{Method, Purpose};
+use crate::pending::CodeExchange;
 use crate::pkce;
 use crate::registration::PreRegisteredClient;
 use crate::secret::Secret;
@@ -707,6 +708,138 @@ fn a_pending_flow_survives_a_json_round_trip_and_completes_elsewhere() {
         &token["code_verifier"],
         &server.authorize_params["code_challenge"]
     ));
+}
+
+/// Drives `flow` with `server` to its authorization step and takes the sign-in
+/// out of it, as a browser does before redirecting its own window.
+fn awaiting(server: &mut Recorded, mut flow: Flow) -> AwaitingCallback {
+    while let Action::Send(request) = flow.next_action() {
+        flow.on_response(server.answer(request), NOW).unwrap();
+    }
+    flow.into_awaiting_callback()
+        .expect("waiting for the callback")
+}
+
+/// Sends the code exchange (answering one DPoP nonce challenge) and reads the session.
+fn exchange(server: &mut Recorded, mut exchange: CodeExchange) -> Result<Session, Error> {
+    let mut retried = false;
+    loop {
+        let mut request = exchange.request().clone();
+        if let Some(proof) = exchange.dpop_proof(NOW, &mut entropy())? {
+            request = request.with_header("DPoP", exchange.sign_proof(proof)?);
+        }
+        let response = server.answer(request);
+        if exchange.dpop_retry(&response, retried) {
+            retried = true;
+            continue;
+        }
+        return exchange.on_response(&response, NOW);
+    }
+}
+
+#[test]
+fn a_sign_in_awaiting_its_callback_survives_a_json_round_trip_and_completes() {
+    let mut server = dynamic_server();
+    let waiting = awaiting(&mut server, dynamic(config()));
+    let url = waiting.authorization_url();
+    let stored = serde_json::to_string(&waiting).unwrap();
+    let flow_json = {
+        let mut server = dynamic_server();
+        let mut flow = dynamic(config());
+        while let Action::Send(request) = flow.next_action() {
+            flow.on_response(server.answer(request), NOW).unwrap();
+        }
+        serde_json::to_string(&flow).unwrap()
+    };
+    assert!(
+        stored.len() < flow_json.len(),
+        "only what finishing needs is kept: {} of {} bytes",
+        stored.len(),
+        flow_json.len()
+    );
+
+    // The callback page: only the JSON and the callback URL cross over.
+    let mut resumed: AwaitingCallback = serde_json::from_str(&stored).unwrap();
+    assert_eq!(resumed.authorization_url(), url);
+    assert_eq!(resumed.redirect_uri(), REDIRECT);
+    let callback = server.consent(&url, REDIRECT);
+    let session = exchange(&mut server, resumed.on_callback(&callback, NOW).unwrap()).unwrap();
+    assert_eq!(session.tokens.access_token, Secret::new("at-1"));
+    assert_eq!(session.grant.issuer, ISSUER);
+    let token = form(server.last_token_request());
+    assert!(pkce::verify_s256(
+        &token["code_verifier"],
+        &server.authorize_params["code_challenge"]
+    ));
+    assert_eq!(resumed.pending_state(), None, "one callback is taken");
+    assert_eq!(
+        resumed.on_callback(&callback, NOW).unwrap_err().code(),
+        "unexpected_event"
+    );
+}
+
+#[test]
+fn a_sign_in_awaiting_its_callback_ignores_a_wrong_state_and_ends_on_an_issuer_mix_up() {
+    let mut server = dynamic_server();
+    let mut waiting = awaiting(&mut server, dynamic(config()));
+    let state = waiting.pending_state().unwrap().to_owned();
+    for ignored in [
+        format!("{REDIRECT}?code=stolen&state=forged"),
+        format!("{REDIRECT}?code=x"),
+    ] {
+        let err = waiting.on_callback(&ignored, NOW).unwrap_err();
+        assert_eq!(err.code(), "state_mismatch");
+        assert_eq!(
+            waiting.pending_state(),
+            Some(state.as_str()),
+            "still waiting"
+        );
+    }
+
+    let mut metadata = as_metadata(ISSUER);
+    metadata["authorization_response_iss_parameter_supported"] = json!(true);
+    let mut server = dynamic_server().get(
+        "https://auth.example.com/.well-known/oauth-authorization-server",
+        metadata,
+    );
+    let mut waiting = awaiting(&mut server, dynamic(config()));
+    server.callback_iss = Some("https://evil.example.com".into());
+    let mixed_up = server.consent(&waiting.authorization_url(), REDIRECT);
+    let err = waiting.on_callback(&mixed_up, NOW).unwrap_err();
+    assert_eq!(err.code(), "issuer_mismatch");
+    assert_eq!(waiting.pending_state(), None, "the sign-in ended");
+    server.callback_iss = Some(ISSUER.into());
+    let genuine = server.consent(&waiting.authorization_url(), REDIRECT);
+    assert_eq!(
+        waiting.on_callback(&genuine, NOW).unwrap_err().code(),
+        "unexpected_event",
+        "no code is used after a mix-up"
+    );
+    assert!(server.sent.iter().all(|r| r.purpose != Purpose::Token));
+}
+
+#[cfg(feature = "private-key-jwt")]
+#[test]
+fn a_dpop_sign_in_awaiting_its_callback_proves_its_exchange_with_the_key_it_began_with() {
+    let mut server = dpop_server();
+    let config = dpop_config();
+    let key = config.dpop_key.clone().unwrap();
+    let waiting = awaiting(&mut server, dynamic(config));
+    let mut resumed: AwaitingCallback =
+        serde_json::from_str(&serde_json::to_string(&waiting).unwrap()).unwrap();
+    let callback = server.consent(&resumed.authorization_url(), REDIRECT);
+    let session = exchange(&mut server, resumed.on_callback(&callback, NOW).unwrap()).unwrap();
+    let request = server.last_token_request();
+    assert_eq!(proof_header(request)["jwk"], json!(key.public_jwk));
+    assert_eq!(
+        proof_claims(request)["htu"],
+        "https://auth.example.com/token"
+    );
+    assert_eq!(
+        session.dpop.map(|binding| binding.key.public_jwk),
+        Some(key.public_jwk),
+        "the session keeps the key for its refreshes"
+    );
 }
 
 #[test]
