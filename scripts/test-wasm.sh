@@ -42,14 +42,16 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }')" != "$bindgen_v
 fi
 packages=()
 command -v chromium >/dev/null || packages+=(chromium)
-command -v wasm-opt >/dev/null || packages+=(binaryen)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ]; then
   $sudo apt-get update
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${packages[@]}"
 fi
+# wasm/package.json pins binaryen (its wasm-opt, built to WebAssembly, run by
+# Node) next to the browser test tools.
 (cd wasm && npm ci --no-audit --no-fund --loglevel=error)
+wasm_opt="$PWD/wasm/node_modules/.bin/wasm-opt"
 
 step "build the package (wasm/pkg)"
 # Built from wasm/browser, a workspace of its own whose lock file is this one with
@@ -58,20 +60,39 @@ cp Cargo.lock wasm/browser/Cargo.lock
 cargo update --manifest-path wasm/browser/Cargo.toml --quiet -p idna_adapter --precise 1.0.0
 cargo build --manifest-path wasm/browser/Cargo.toml --target wasm32-unknown-unknown --release --locked
 wasm="$target_dir/wasm32-unknown-unknown/release/mcp_oauth_wasm_browser.wasm"
-# wasm-opt runs on rustc's output, before wasm-bindgen: Debian's binaryen 108
-# rewrites the externref table wasm-bindgen adds into one browsers refuse
-# ("WebAssembly.Table.set(): Argument 1 is invalid for table"). The feature flags
-# are those rustc enables for this target.
+# wasm-opt runs twice: on rustc's output, before wasm-bindgen, and then on each
+# module wasm-bindgen writes, where it also optimizes the glue wasm-bindgen
+# adds (externref table, export shims). That second run needs a recent binaryen
+# (the npm one pinned in wasm/package.json): Debian's 108 rewrote wasm-bindgen's
+# externref table into one browsers refuse ("WebAssembly.Table.set(): Argument
+# 1 is invalid for table"). Measured on the same rustc output, 108 before
+# wasm-bindgen gave 210.5 kB gzipped, 132 before and after gives 207.7 kB, in
+# about 30 s instead of 6 s (it runs under Node, on one core). --converge pays
+# only on the first run (repeating -Oz after wasm-bindgen saved nothing more).
+# --low-memory-unused lets wasm-opt fold constant offsets into loads and stores;
+# it assumes nothing lives in the lowest KiB of memory, which holds here since
+# rustc puts its 1 MiB stack first, growing down towards 0: only an overflowing
+# stack reaches it. --traps-never-happen and --ignore-implicit-traps are left
+# out: they let wasm-opt assume no trap is ever reached, and a Rust panic
+# (panic = "abort") ends in one, so a failed check could run on instead of
+# stopping (for 0.3 kB).
+# The target_features section is kept for wasm-bindgen, which reads it, and
+# stripped from what ships. The feature flags are those rustc enables for this
+# target.
+features=(--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-mutable-globals --enable-reference-types --enable-multivalue)
 optimized="$target_dir/wasm-opt/mcp_oauth_wasm.wasm"
 mkdir -p "$(dirname "$optimized")"
-wasm-opt -Oz --converge --zero-filled-memory --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  -o "$optimized" "$wasm"
+"$wasm_opt" -Oz --converge --low-memory-unused --zero-filled-memory \
+  --strip-debug --strip-producers "${features[@]}" -o "$optimized" "$wasm"
 rm -rf wasm/pkg
 for target in web bundler; do
   wasm-bindgen --target "$target" --out-dir "wasm/pkg/$target" --out-name mcp_oauth_wasm \
     --remove-name-section --remove-producers-section "$optimized"
+  bindgen_output="wasm/pkg/$target/mcp_oauth_wasm_bg.wasm"
+  "$wasm_opt" -Oz --low-memory-unused --strip-debug --strip-producers \
+    --strip-target-features "${features[@]}" -o "$bindgen_output.opt" "$bindgen_output"
+  mv "$bindgen_output.opt" "$bindgen_output"
 done
 cp wasm/npm/package.json wasm/npm/README.md wasm/pkg/
 built="wasm/pkg/web/mcp_oauth_wasm_bg.wasm"
