@@ -38,6 +38,8 @@ export type ProgressEvent =
   | { step: 'signed_in'; issuer: string; clientId: string; scope?: string; expiresAt?: number }
   /** A token refresh finished; a failed one carries the error `code` (`reauth_required` when the server refused it; the status says the same). */
   | { step: 'refresh'; ok: boolean; expiresAt?: number; code?: string }
+  /** The `storePath` file could not be read: it was moved aside to `movedTo` and the store started empty, so every connection must sign in again. Tell the user. */
+  | { step: 'store_moved_aside'; path: string; movedTo: string; reason: string }
 
 export declare namespace server {
   /**

@@ -5,7 +5,7 @@
 //! (from its own `fetch` loop) both emit these, so the vocabulary and the shape
 //! are defined once, here: serialized, an event is an object whose `step` is
 //! `probe`, `discovery`, `registration`, `token`, `authorize`, `callback`,
-//! `signed_in`, `refresh` or `revocation`, with camelCase fields and times in milliseconds
+//! `signed_in`, `refresh`, `revocation` or `store_moved_aside`, with camelCase fields and times in milliseconds
 //! since the epoch (what a JavaScript `Date` takes).
 
 use crate::http::Purpose;
@@ -68,6 +68,17 @@ pub enum ProgressEvent {
         /// The stable error code of a failed refresh.
         #[serde(skip_serializing_if = "Option::is_none")]
         code: Option<&'static str>,
+    },
+    /// The token store file could not be read: it was moved aside and the store
+    /// started empty, so every connection must sign in again (Node, `storePath`).
+    /// Tell the user: the old file is kept for them to inspect.
+    StoreMovedAside {
+        /// The store file.
+        path: String,
+        /// Where the unreadable file is now (`<name>.broken-<UTC time>`).
+        moved_to: String,
+        /// Why it could not be read.
+        reason: String,
     },
 }
 
@@ -233,6 +244,16 @@ mod tests {
             (
                 ProgressEvent::refresh_failed("invalid_grant"),
                 json!({ "step": "refresh", "ok": false, "code": "invalid_grant" }),
+            ),
+            (
+                ProgressEvent::StoreMovedAside {
+                    path: "/home/u/tokens.json".into(),
+                    moved_to: "/home/u/tokens.json.broken-20261202T051500Z".into(),
+                    reason: "expected value at line 1 column 1".into(),
+                },
+                json!({ "step": "store_moved_aside", "path": "/home/u/tokens.json",
+                        "movedTo": "/home/u/tokens.json.broken-20261202T051500Z",
+                        "reason": "expected value at line 1 column 1" }),
             ),
         ];
         for (event, want) in table {

@@ -45,6 +45,15 @@ fn event(progress: &Progress) -> Option<ProgressEvent> {
         ),
         Progress::Refreshed { expires_at } => ProgressEvent::refreshed(*expires_at),
         Progress::RefreshFailed { code } => ProgressEvent::refresh_failed(code),
+        Progress::StoreMovedAside {
+            path,
+            moved_to,
+            reason,
+        } => ProgressEvent::StoreMovedAside {
+            path: path.display().to_string(),
+            moved_to: moved_to.display().to_string(),
+            reason: reason.clone(),
+        },
         _ => return None,
     })
 }

@@ -2,7 +2,7 @@
 // refresh) is in the suite shared with the browser package: tests/js/.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, statSync, readFileSync } from 'node:fs'
+import { mkdtempSync, statSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { OAuthClient } from '../index.mjs'
@@ -26,4 +26,25 @@ test('a file store path keeps tokens in a 0600 file', async () => {
   assert.ok(readFileSync(file, 'utf8').includes(await connection.accessToken()))
   const restored = await new OAuthClient({ clientName: 'other', storePath: file }).connection(server.url)
   assert.equal(await restored.accessToken(), await connection.accessToken())
+})
+
+test('an unreadable store file is moved aside and onProgress tells the host', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcp-oauth-node-'))
+  const file = path.join(dir, 'tokens.json')
+  writeFileSync(file, '{ this is not JSON', { mode: 0o600 })
+  const events = []
+  const client = new OAuthClient({ ...options(), storePath: file, onProgress: (event) => events.push(event) })
+  assert.equal(await client.connection(server.url), null, 'nothing usable was stored')
+  // Events reach JavaScript through a queue of their own: give it a moment.
+  for (let i = 0; i < 100 && !events.some((event) => event.step === 'store_moved_aside'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const moved = events.filter((event) => event.step === 'store_moved_aside')
+  assert.equal(moved.length, 1, JSON.stringify(events))
+  const [event] = moved
+  assert.equal(event.path, file)
+  assert.match(path.basename(event.movedTo), /^tokens\.json\.broken-\d{8}T\d{6}Z$/)
+  assert.ok(event.reason.length > 0)
+  assert.equal(readFileSync(event.movedTo, 'utf8'), '{ this is not JSON', 'the old file is kept for the user')
+  assert.deepEqual(readdirSync(dir), [path.basename(event.movedTo)], 'and the store starts empty')
 })
