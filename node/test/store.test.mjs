@@ -46,5 +46,5 @@ test('an unreadable store file is moved aside and onProgress tells the host', as
   assert.match(path.basename(event.movedTo), /^tokens\.json\.broken-\d{8}T\d{6}Z$/)
   assert.ok(event.reason.length > 0)
   assert.equal(readFileSync(event.movedTo, 'utf8'), '{ this is not JSON', 'the old file is kept for the user')
-  assert.deepEqual(readdirSync(dir), [path.basename(event.movedTo)], 'and the store starts empty')
+  assert.ok(!readdirSync(dir).includes('tokens.json'), 'and the store starts empty')
 })
