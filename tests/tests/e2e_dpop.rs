@@ -3,7 +3,12 @@
 //! its registration says it always uses DPoP (so the server requires proofs from
 //! it), its tokens are bound to its key, every MCP request carries a fresh proof,
 //! both servers' nonce challenges are answered once, refreshes are proven, and a
-//! restored connection keeps its key. Every test is bounded by [`LIMIT`].
+//! restored connection keeps its key. Every test is bounded by
+//! [`common::runtime::LIMIT`].
+
+mod common;
+
+use common::runtime::{run, TestClock};
 
 use base64::Engine as _;
 use mcp_oauth::client::Clock;
@@ -13,24 +18,8 @@ use mcp_oauth::store::MemoryStore;
 use mcp_oauth::{Connection, OAuthClient, OAuthClientBuilder, Preset};
 use mcp_oauth_tests::{TestServer, TestServerConfig};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn run<F: std::future::Future<Output = ()>>(body: F) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            tokio::time::timeout(LIMIT, body)
-                .await
-                .expect("the test took too long");
-        });
-}
+use std::time::Duration;
 
 fn builder(store: Arc<MemoryStore>, clock: Clock) -> OAuthClientBuilder {
     OAuthClient::builder("mcp-oauth dpop e2e")
@@ -38,18 +27,6 @@ fn builder(store: Arc<MemoryStore>, clock: Clock) -> OAuthClientBuilder {
         .opener(HeadlessBrowser::new().expect("headless browser"))
         .callback_timeout(Duration::from_secs(20))
         .clock(clock)
-}
-
-/// The system clock plus an offset the test can move forward.
-fn clock(offset: &Arc<AtomicU64>) -> Clock {
-    let offset = Arc::clone(offset);
-    Arc::new(move || {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs()
-            + offset.load(Ordering::SeqCst)
-    })
 }
 
 fn dpop_server() -> TestServerConfig {
@@ -101,9 +78,9 @@ fn trace(server: &TestServer) -> Vec<(String, bool, Option<String>)> {
 fn a_dpop_server_binds_the_tokens_proofs_answer_both_nonces_and_refresh_keeps_the_key() {
     run(async {
         let server = TestServer::start(dpop_server()).await.expect("server");
-        let offset = Arc::new(AtomicU64::new(0));
+        let time = TestClock::default();
         let store = Arc::new(MemoryStore::new());
-        let client = builder(Arc::clone(&store), clock(&offset))
+        let client = builder(Arc::clone(&store), time.clock())
             .build()
             .expect("client");
         let connection = client
@@ -174,7 +151,7 @@ fn a_dpop_server_binds_the_tokens_proofs_answer_both_nonces_and_refresh_keeps_th
         assert_ne!(after.tokens.access_token, session.tokens.access_token);
 
         // A restart: the stored connection has its key and keeps working.
-        let restarted = builder(store, clock(&offset)).build().expect("client");
+        let restarted = builder(store, time.clock()).build().expect("client");
         let restored = restarted
             .connection(server.mcp_url().as_str())
             .await
@@ -190,8 +167,8 @@ fn a_dpop_server_binds_the_tokens_proofs_answer_both_nonces_and_refresh_keeps_th
 fn a_bound_token_is_useless_without_its_key() {
     run(async {
         let server = TestServer::start(dpop_server()).await.expect("server");
-        let offset = Arc::new(AtomicU64::new(0));
-        let client = builder(Arc::new(MemoryStore::new()), clock(&offset))
+        let time = TestClock::default();
+        let client = builder(Arc::new(MemoryStore::new()), time.clock())
             .build()
             .expect("client");
         let connection = client
@@ -249,8 +226,8 @@ fn a_bound_token_is_useless_without_its_key() {
 fn with_dpop_turned_off_the_same_server_issues_bearer_tokens() {
     run(async {
         let server = TestServer::start(dpop_server()).await.expect("server");
-        let offset = Arc::new(AtomicU64::new(0));
-        let client = builder(Arc::new(MemoryStore::new()), clock(&offset))
+        let time = TestClock::default();
+        let client = builder(Arc::new(MemoryStore::new()), time.clock())
             .dpop(false)
             .build()
             .expect("client");

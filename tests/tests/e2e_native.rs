@@ -1,9 +1,12 @@
 //! End to end over real loopback HTTP: the native client (`mcp-oauth`) against the
 //! bundled test authorization server + MCP server, with a headless user agent in
 //! place of the browser. Every test starts its own server on an ephemeral port and
-//! is bounded by [`LIMIT`].
+//! is bounded by [`common::runtime::LIMIT`].
 
-use mcp_oauth::client::Clock;
+mod common;
+
+use common::runtime::{run, TestClock};
+
 use mcp_oauth::core::client_auth::AuthMethod;
 use mcp_oauth::core::session::Status;
 use mcp_oauth::core::Secret;
@@ -13,47 +16,9 @@ use mcp_oauth::{Connection, OAuthClient, OAuthClientBuilder, Preset};
 use mcp_oauth_tests::server::{PreRegisteredClient, Registration};
 use mcp_oauth_tests::{TestServer, TestServerConfig};
 use serde_json::{json, Value};
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs a test body on a multi-threaded runtime, failing it after [`LIMIT`].
-fn run<F: Future<Output = ()>>(body: F) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            tokio::time::timeout(LIMIT, body)
-                .await
-                .expect("the test took too long");
-        });
-}
-
-/// A clock the test can move forward.
-#[derive(Clone, Default)]
-struct TestClock(Arc<AtomicU64>);
-
-impl TestClock {
-    fn clock(&self) -> Clock {
-        let offset = Arc::clone(&self.0);
-        Arc::new(move || {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("after 1970")
-                .as_secs();
-            now + offset.load(Ordering::SeqCst)
-        })
-    }
-
-    fn advance(&self, seconds: u64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
-    }
-}
+use std::time::Duration;
 
 fn builder() -> OAuthClientBuilder {
     OAuthClient::builder("mcp-oauth e2e")

@@ -5,7 +5,10 @@
 //! stored. Instances are separate `OAuthClient`s; "the browser" follows the
 //! authorization URL without following the redirect back to the backend.
 
-use mcp_oauth::client::Clock;
+mod common;
+
+use common::runtime::{run, TestClock};
+
 use mcp_oauth::core::seal::{SealKey, SealKeys};
 use mcp_oauth::core::session::Status;
 use mcp_oauth::store::{FileStore, MemoryStore, TokenStore};
@@ -14,51 +17,14 @@ use mcp_oauth::{
 };
 use mcp_oauth_tests::{TestServer, TestServerConfig};
 use serde_json::{json, Value};
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(60);
 /// The backend's own callback URL (loopback, so the test server's redirect
 /// policy accepts it without an https allowlist).
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback";
 const USER: &str = "user-42";
 const CONNECTION: &str = "user-42/test-server";
-
-fn run<F: Future<Output = ()>>(body: F) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(async {
-            tokio::time::timeout(LIMIT, body)
-                .await
-                .expect("the test took too long");
-        });
-}
-
-/// A clock the test can move forward.
-#[derive(Clone, Default)]
-struct TestClock(Arc<AtomicU64>);
-
-impl TestClock {
-    fn clock(&self) -> Clock {
-        let offset = Arc::clone(&self.0);
-        Arc::new(move || {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("after 1970")
-                .as_secs();
-            now + offset.load(Ordering::SeqCst)
-        })
-    }
-
-    fn advance(&self, seconds: u64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
-    }
-}
 
 fn keys() -> SealKeys {
     SealKeys::new([SealKey::new("2025-01", &[42; 32]).expect("key")]).expect("keys")

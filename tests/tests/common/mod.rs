@@ -1,7 +1,10 @@
 //! Shared helpers for the test-server tests: a non-redirecting HTTP client, time
-//! bounds, and the OAuth steps (register, authorize, exchange) done by hand.
+//! bounds, and the OAuth steps (register, authorize, exchange) done by hand; and,
+//! in [`runtime`], what the native client's end-to-end tests run on.
 
 #![allow(dead_code)]
+
+pub mod runtime;
 
 use mcp_oauth_core::pkce::s256_challenge;
 use mcp_oauth_tests::{TestServer, TestServerConfig};
