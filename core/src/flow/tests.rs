@@ -710,13 +710,19 @@ fn a_pending_flow_survives_a_json_round_trip_and_completes_elsewhere() {
     ));
 }
 
-/// Drives `flow` with `server` to its authorization step and takes the sign-in
-/// out of it, as a browser does before redirecting its own window.
-fn awaiting(server: &mut Recorded, mut flow: Flow) -> AwaitingCallback {
+/// Drives `flow` with `server` to its authorization step.
+fn authorizing(server: &mut Recorded, mut flow: Flow) -> Flow {
     while let Action::Send(request) = flow.next_action() {
         flow.on_response(server.answer(request), NOW).unwrap();
     }
-    flow.into_awaiting_callback()
+    flow
+}
+
+/// Drives `flow` with `server` to its authorization step and takes the sign-in
+/// out of it, as a browser does before redirecting its own window.
+fn awaiting(server: &mut Recorded, flow: Flow) -> AwaitingCallback {
+    authorizing(server, flow)
+        .into_awaiting_callback()
         .expect("waiting for the callback")
 }
 
@@ -743,14 +749,8 @@ fn a_sign_in_awaiting_its_callback_survives_a_json_round_trip_and_completes() {
     let waiting = awaiting(&mut server, dynamic(config()));
     let url = waiting.authorization_url();
     let stored = serde_json::to_string(&waiting).unwrap();
-    let flow_json = {
-        let mut server = dynamic_server();
-        let mut flow = dynamic(config());
-        while let Action::Send(request) = flow.next_action() {
-            flow.on_response(server.answer(request), NOW).unwrap();
-        }
-        serde_json::to_string(&flow).unwrap()
-    };
+    let flow_json =
+        serde_json::to_string(&authorizing(&mut dynamic_server(), dynamic(config()))).unwrap();
     assert!(
         stored.len() < flow_json.len(),
         "only what finishing needs is kept: {} of {} bytes",
