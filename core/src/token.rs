@@ -275,19 +275,7 @@ pub fn parse_token_exchange_response(
     response: &HttpResponse,
     expected_type: &str,
 ) -> Result<Secret, TokenError> {
-    if !response.is_success() {
-        return Err(
-            error_response(response).unwrap_or(TokenError::UnexpectedStatus {
-                status: response.status,
-            }),
-        );
-    }
-    let body = response.json_object().map_err(TokenError::Body)?;
-    if !body.contains_key("access_token") {
-        if let Some(rejected) = rejection(response.status, &body) {
-            return Err(rejected);
-        }
-    }
+    let body = success_body(response)?;
     match optional_string(&body, "issued_token_type")? {
         Some(kind) if kind == expected_type => {}
         Some(kind) => {
@@ -298,11 +286,7 @@ pub fn parse_token_exchange_response(
         }
         None => return Err(invalid("issued_token_type is missing")),
     }
-    match optional_string(&body, "access_token")? {
-        Some(token) if !token.is_empty() => Ok(Secret::new(token)),
-        Some(_) => Err(invalid("access_token is empty")),
-        None => Err(invalid("access_token is missing")),
-    }
+    access_token(&body)
 }
 
 /// Reads a token response received at `now`; `requested_scope` fills in `scope`
@@ -325,25 +309,8 @@ pub fn parse_token_response_with_dpop(
     requested_scope: Option<&str>,
     dpop: bool,
 ) -> Result<TokenSet, TokenError> {
-    if !response.is_success() {
-        return Err(
-            error_response(response).unwrap_or(TokenError::UnexpectedStatus {
-                status: response.status,
-            }),
-        );
-    }
-    let body = response.json_object().map_err(TokenError::Body)?;
-    if !body.contains_key("access_token") {
-        if let Some(rejected) = rejection(response.status, &body) {
-            return Err(rejected);
-        }
-    }
-
-    let access_token = match optional_string(&body, "access_token")? {
-        Some(token) if !token.is_empty() => Secret::new(token),
-        Some(_) => return Err(invalid("access_token is empty")),
-        None => return Err(invalid("access_token is missing")),
-    };
+    let body = success_body(response)?;
+    let access_token = access_token(&body)?;
     let token_type = match optional_string(&body, "token_type")? {
         Some(kind) if kind.eq_ignore_ascii_case(BEARER) => BEARER,
         Some(kind) if dpop && kind.eq_ignore_ascii_case(crate::dpop::TOKEN_TYPE) => {
@@ -406,6 +373,37 @@ pub(crate) fn token_request(
     Ok(headers.into_iter().fold(request, |request, (name, value)| {
         request.with_header(name, value)
     }))
+}
+
+/// The JSON object of a successful token response (RFC 6749 §5.1). A non-2xx
+/// answer is its RFC 6749 §5.2 error (or the bare status); so is a 2xx body that
+/// carries an `error` and no `access_token`, which some servers send.
+fn success_body(
+    response: &HttpResponse,
+) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+    if !response.is_success() {
+        return Err(
+            error_response(response).unwrap_or(TokenError::UnexpectedStatus {
+                status: response.status,
+            }),
+        );
+    }
+    let body = response.json_object().map_err(TokenError::Body)?;
+    if !body.contains_key("access_token") {
+        if let Some(rejected) = rejection(response.status, &body) {
+            return Err(rejected);
+        }
+    }
+    Ok(body)
+}
+
+/// The response's `access_token`, which must be a non-empty string.
+fn access_token(body: &serde_json::Map<String, serde_json::Value>) -> Result<Secret, TokenError> {
+    match optional_string(body, "access_token")? {
+        Some(token) if !token.is_empty() => Ok(Secret::new(token)),
+        Some(_) => Err(invalid("access_token is empty")),
+        None => Err(invalid("access_token is missing")),
+    }
 }
 
 /// An RFC 6749 §5.2 error from a non-2xx response, if the body is one. Error bodies
